@@ -1,0 +1,1 @@
+"""rlvr_boundary: the importable logic behind the workflow's rules."""
