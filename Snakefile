@@ -1,0 +1,38 @@
+# Does RLVR expand the reasoning boundary beyond the base model? (Yue et al. 2025)
+# From raw checkpoints to verdicts: models -> samples -> graded samples -> counts
+# -> pass@k -> figures and the claims report. Run: snakemake --cores all
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# The default study, unless the user names a config of their own: merging both would
+# let default jobs leak into a self-contained configuration (tests, paper scale).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/sample.smk"
+include: "rules/estimate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        "results/report/claims.md",
+        "results/report/claims.json",
+        "results/tables/passk.csv",
+        passk_figures("results/figures"),
+        "results/provenance.json",
+    default_target: True
+
+
+rule quick:
+    """The core claims only (C1, C2): bases and RL models, no teacher or distillation."""
+    input:
+        "results/quick/report/claims.md",
+        passk_figures("results/quick/figures"),

@@ -1,0 +1,21 @@
+rule make_task_data:
+    """Seeded, disjoint splits of the tiny world: benchmarks, RL prompts, training prompts,
+    and the world's corpus-noise table."""
+    input:
+        code=code("data", "task"),
+    output:
+        world="results/data/world.json",
+        train="results/data/train.parquet",
+        rl_prompts="results/data/rl_prompts.parquet",
+        benchmarks=expand("results/data/benchmarks/{benchmark}.parquet", benchmark=BENCHMARKS),
+    params:
+        seed=seed_for("data"),
+        world=config["world"],
+        data=config["data"],
+        benchmarks=config["benchmarks"],
+    log:
+        "logs/make_task_data.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/make_task_data.py"

@@ -1,0 +1,83 @@
+rule count_correct:
+    """One per-problem counts table; every analysis reads counts, never samples."""
+    input:
+        code=code("grading"),
+        scored=scored_samples(evaluated_models()),
+    output:
+        counts="results/tables/counts.parquet",
+    params:
+        metrics=config["analysis"]["metrics"],
+    log:
+        "logs/count_correct.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/count_correct.py"
+
+
+use rule count_correct as count_correct_quick with:
+    input:
+        code=code("grading"),
+        scored=scored_samples(quick_models()),
+    output:
+        counts="results/quick/tables/counts.parquet",
+    log:
+        "logs/count_correct_quick.log",
+
+
+rule register_models:
+    """The model registry: id, family, role, parent, regime and a sha256 of each checkpoint."""
+    input:
+        code=code("registry"),
+        models=checkpoints_of(evaluated_models() + ["teacher"]),
+    output:
+        registry="results/tables/models.csv",
+    params:
+        rows=model_registry(evaluated_models() + ["teacher"]),
+    log:
+        "logs/register_models.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/register_models.py"
+
+
+use rule register_models as register_quick_models with:
+    input:
+        code=code("registry"),
+        models=checkpoints_of(quick_models()),
+    output:
+        registry="results/quick/tables/models.csv",
+    params:
+        rows=model_registry(quick_models()),
+    log:
+        "logs/register_quick_models.log",
+
+
+rule estimate_passk:
+    """Unbiased pass@k with problem-paired bootstrap CIs, for every model, benchmark,
+    temperature and metric."""
+    input:
+        code=code("passk_table"),
+        counts="results/tables/counts.parquet",
+    output:
+        passk="results/tables/passk.csv",
+    params:
+        analysis=config["analysis"],
+        seed=seed_for("bootstrap"),
+    log:
+        "logs/estimate_passk.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/estimate_passk.py"
+
+
+use rule estimate_passk as estimate_passk_quick with:
+    input:
+        code=code("passk_table"),
+        counts="results/quick/tables/counts.parquet",
+    output:
+        passk="results/quick/tables/passk.csv",
+    log:
+        "logs/estimate_passk_quick.log",

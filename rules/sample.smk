@@ -1,0 +1,43 @@
+rule sample_model:
+    """n samples per problem for one shard (a range of problems) of one benchmark.
+    Raw completions and finish reasons are kept; nothing is graded here."""
+    input:
+        code=code("sampling"),
+        model="results/models/{model}",
+        benchmark="results/data/benchmarks/{benchmark}.parquet",
+    output:
+        samples="results/samples/{model}/{benchmark}/T{temperature}/shard{shard}.parquet",
+    params:
+        sampling=config["sampling"],
+        seed=sample_seed,
+    threads: config["threads"]["sample"]
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    log:
+        "logs/sample_model/{model}/{benchmark}/T{temperature}/shard{shard}.log",
+    benchmark:
+        "benchmarks/sample_model/{model}/{benchmark}/T{temperature}/shard{shard}.tsv"
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/sample_model.py"
+
+
+rule grade_samples:
+    """A grade_status per sample and metric (correct, wrong, unparsable, truncated, timeout)."""
+    input:
+        code=code("grading"),
+        shards=shard_samples,
+        benchmark="results/data/benchmarks/{benchmark}.parquet",
+    output:
+        scored="results/scored/{model}/{benchmark}/T{temperature}.parquet",
+    params:
+        metrics=config["analysis"]["metrics"],
+        claim_metric=config["analysis"]["claim_metric"],
+    log:
+        "logs/grade_samples/{model}/{benchmark}/T{temperature}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/grade_samples.py"

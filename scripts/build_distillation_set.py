@@ -1,0 +1,15 @@
+import pandas as pd
+
+from rlvr_boundary.distill import build_distillation_set
+from rlvr_boundary.modeling import load_checkpoint, set_determinism
+from rlvr_boundary.workflow_io import log_to, write_parquet
+
+log_to(snakemake.log[0])
+p = snakemake.params
+set_determinism(p.seed, snakemake.threads)
+teacher, tokenizer = load_checkpoint(snakemake.input.teacher)
+train = pd.read_parquet(snakemake.input.train)
+prompts = train[train.depth.isin(p.distill["depths"])].head(p.distill["prompts"])
+traces = build_distillation_set(teacher, tokenizer, prompts, p.distill["samples_per_prompt"],
+                                p.distill["temperature"], p.max_new_tokens, p.seed)
+write_parquet(traces, snakemake.output.traces)

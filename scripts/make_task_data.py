@@ -1,0 +1,19 @@
+import numpy as np
+
+from rlvr_boundary.data import make_splits
+from rlvr_boundary.seeds import derive_seed
+from rlvr_boundary.task import World
+from rlvr_boundary.workflow_io import log_to, write_json, write_parquet
+
+log = log_to(snakemake.log[0])
+p = snakemake.params
+world = World.generate(np.random.default_rng(derive_seed(p.seed, "world")),
+                       p.world["rare_fact_share"], tuple(p.world["rare_wrong_rate"]),
+                       p.world["step_error_rate"])
+splits = make_splits(p.seed, p.benchmarks, p.data["rl_prompts"], p.data["train"])
+write_json(world.to_dict(), snakemake.output.world)
+write_parquet(splits["train"], snakemake.output.train)
+write_parquet(splits["rl_prompts"], snakemake.output.rl_prompts)
+for name, path in zip(sorted(p.benchmarks), snakemake.output.benchmarks):
+    write_parquet(splits[f"benchmark_{name}"], path)
+log.info("splits: %s", {name: len(frame) for name, frame in splits.items()})

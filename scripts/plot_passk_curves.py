@@ -1,0 +1,17 @@
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from rlvr_boundary.plots import plot_passk_curves, save_figure
+from rlvr_boundary.workflow_io import log_to
+
+log_to(snakemake.log[0])
+p = snakemake.params
+passk = pd.read_csv(snakemake.input.passk)
+registry = pd.read_csv(snakemake.input.registry, keep_default_na=False)
+labels = {name: spec.get("analog", "") for name, spec in sorted(p.benchmarks.items())}
+for family in p.families:
+    fig = plot_passk_curves(passk, registry, family, p.metric, p.temperature, labels)
+    for path in snakemake.output.figures:
+        if f"passk_curves_{family}." in path:
+            save_figure(fig, path, p.plots["dpi"])
+    plt.close(fig)

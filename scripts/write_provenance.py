@@ -1,0 +1,12 @@
+from pathlib import Path
+
+import pandas as pd
+
+from rlvr_boundary.provenance import provenance
+from rlvr_boundary.workflow_io import log_to, write_json
+
+log_to(snakemake.log[0])
+registry = pd.read_csv(snakemake.input.registry, keep_default_na=False)
+files = [snakemake.input.registry, *snakemake.input.tables, *snakemake.input.data]
+write_json(provenance(snakemake.params.config, snakemake.params.seeds, registry.to_dict("records"),
+                      files, Path(snakemake.scriptdir).parent), snakemake.output.provenance)

@@ -1,0 +1,74 @@
+"""From-scratch tiny causal LMs (transformers' Llama) saved as Hugging Face checkpoints."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LlamaConfig
+
+from .tokenizer import build_tokenizer
+
+
+def set_determinism(seed: int, threads: int) -> None:
+    """fp32 on CPU with a fixed thread count gives the same bytes run after run."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def build_model(architecture: dict, max_positions: int):
+    tokenizer = build_tokenizer()
+    heads = architecture["num_attention_heads"]
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=architecture["hidden_size"],
+        intermediate_size=architecture["intermediate_size"],
+        num_hidden_layers=architecture["num_hidden_layers"],
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        head_dim=architecture["hidden_size"] // heads,
+        max_position_embeddings=max_positions,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+    )
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    return model, tokenizer
+
+
+def save_checkpoint(model, tokenizer, path: str | Path) -> None:
+    """Save into a sibling temp folder, then rename: a killed job never leaves a folder
+    that looks like a finished model."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    shutil.rmtree(path, ignore_errors=True)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path, device: str = "cpu"):
+    """Load a model folder (ours, or any Hub-layout causal LM) in fp32, in eval mode."""
+    path = Path(path)
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path} is not a model checkpoint (no config.json)")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(device)
+    model.eval()
+    return model, tokenizer
+
+
+def context_length(model) -> int:
+    return int(model.config.max_position_embeddings)

@@ -1,0 +1,23 @@
+"""The model registry (results/tables/models.csv): every other table names models by its ids."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .workflow_io import sha256_tree
+
+REGISTRY_COLUMNS = ["model", "family", "role", "parent", "algorithm", "step", "regime", "source",
+                    "revision_or_sha256"]
+ROLES = ("base", "rl", "distilled", "teacher", "imported")
+
+
+def registry_table(rows: list[dict], folders: list[str]) -> pd.DataFrame:
+    """Config-derived rows plus the sha256 of each trained checkpoint folder."""
+    frame = pd.DataFrame(rows).reindex(columns=REGISTRY_COLUMNS)
+    frame["source"] = frame["source"].fillna("trained")
+    frame["revision_or_sha256"] = [sha256_tree(folder) for folder in folders]
+    unknown = set(frame.role) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown model roles {sorted(unknown)}")
+    frame["step"] = frame["step"].astype("Int64")
+    return frame.fillna({"family": "", "parent": "", "algorithm": "", "regime": ""})

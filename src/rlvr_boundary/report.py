@@ -1,0 +1,86 @@
+"""The claims report: claims.json (one row per claim and scope) and claims.md."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .claims import STATEMENTS, VERDICTS, evaluate_claims
+
+CLAIM_FIELDS = ["id", "scope", "statement", "metric", "value", "ci_low", "ci_high", "verdict",
+                "evidence"]
+SOURCES = {
+    "C1": "results/tables/passk.csv (k=1); results/figures/passk_curves_*",
+    "C2": "results/tables/passk.csv (k=n); results/figures/passk_curves_*",
+    "C7": "results/tables/passk.csv (k=n); results/figures/passk_curves_*",
+}
+
+
+def claim_rows(counts: pd.DataFrame, registry: pd.DataFrame, settings: dict) -> list[dict]:
+    rows = [{field: row.get(field) for field in CLAIM_FIELDS}
+            for row in evaluate_claims(counts, registry, settings)]
+    for row in rows:
+        assert row["verdict"] in VERDICTS, row
+    missing = set(STATEMENTS) - {row["id"] for row in rows if row["scope"] == "overall"}
+    if missing:
+        raise AssertionError(f"claims without an overall row: {sorted(missing)}")
+    return rows
+
+
+def _number(value) -> str:
+    return "" if value is None else f"{value:+.3f}"
+
+
+def _interval(row) -> str:
+    if row["ci_low"] is None:
+        return ""
+    return f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+
+
+def render_markdown(rows: list[dict], settings: dict, benchmark_labels: dict[str, str],
+                    regimes: dict) -> str:
+    level = round(100 * settings["ci_level"])
+    lines = [
+        "# Claims report",
+        "",
+        f"Each claim of the note as a number with a {level}% problem-paired bootstrap CI "
+        f"({settings['n_resamples']} resamples) and a verdict. Metric: `{settings['metric']}` "
+        f"(every step and the answer right); sampling temperature {settings['temperature']}.",
+        "A comparison holds when the CI of the paired difference lies above 0, does not hold "
+        "when it lies below 0, and is inconclusive otherwise. A claim holds overall only if it "
+        "holds on every scope.",
+        "",
+        "Benchmarks (tiny-world analogs): " + ", ".join(
+            f"`{name}` ~ {label}" for name, label in benchmark_labels.items()) + ".",
+        "RL regimes: " + ", ".join(f"`{name}` ({spec['prompts']} RL prompts)"
+                                   for name, spec in regimes.items()) + ".",
+        "",
+        "## Verdicts",
+        "",
+        "| claim | verdict | evidence |",
+        "|---|---|---|",
+    ]
+    for row in rows:
+        if row["scope"] == "overall":
+            lines.append(f"| {row['id']} | **{row['verdict']}** | {row['evidence']} |")
+    lines += ["", "## Verdicts per regime", "", "| claim | regime | verdict | evidence |",
+              "|---|---|---|---|"]
+    for row in rows:
+        if row["scope"].startswith("regime="):
+            lines.append(f"| {row['id']} | {row['scope'].split('=', 1)[1]} | {row['verdict']} | "
+                         f"{row['evidence']} |")
+    for claim, statement in STATEMENTS.items():
+        scoped = [r for r in rows if r["id"] == claim and r["scope"] not in ("overall",)
+                  and not r["scope"].startswith("regime=")]
+        lines += ["", f"## {claim}: {statement}", ""]
+        if claim in SOURCES:
+            lines.append(f"From: {SOURCES[claim]}")
+            lines.append("")
+        if not scoped:
+            overall = next(r for r in rows if r["id"] == claim and r["scope"] == "overall")
+            lines.append(f"Verdict: {overall['verdict']}. {overall['evidence']}")
+            continue
+        lines += ["| scope | value | CI | verdict | evidence |", "|---|---|---|---|---|"]
+        for row in scoped:
+            lines.append(f"| {row['scope']} | {_number(row['value'])} | {_interval(row)} | "
+                         f"{row['verdict']} | {row['evidence']} |")
+    return "\n".join(lines) + "\n"

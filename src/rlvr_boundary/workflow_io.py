@@ -1,0 +1,61 @@
+"""Small helpers for the rule scripts: logging to the rule's log file, atomic writes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import pandas as pd
+
+
+def log_to(path: str | os.PathLike) -> logging.Logger:
+    """Send the package's log lines (progress, rates, ETAs) to the rule's log file."""
+    logging.basicConfig(filename=str(path), level=logging.INFO, force=True,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("transformers").setLevel(logging.WARNING)
+    return logging.getLogger("rlvr_boundary")
+
+
+def _atomic(path: str | os.PathLike, write) -> None:
+    """Write to a temp file next to ``path``, then rename: no half-written file is ever read."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def write_parquet(frame: pd.DataFrame, path) -> None:
+    _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def write_csv(frame: pd.DataFrame, path) -> None:
+    _atomic(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n"))
+
+
+def write_json(data, path) -> None:
+    _atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2, sort_keys=False) + "\n"))
+
+
+def write_text(text: str, path) -> None:
+    _atomic(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def sha256_file(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_tree(folder) -> str:
+    """One hash for a folder: the sha256 of its files' relative paths and contents."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(sha256_file(path).encode())
+    return digest.hexdigest()

@@ -1,0 +1,52 @@
+"""Grading sample tables and counting correct samples per problem."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from rlvr_boundary.grading import COUNT_COLUMNS, check_counts, count_correct, grade_samples
+from rlvr_boundary.data import problems_frame
+from rlvr_boundary.task import Problem
+
+BENCHMARK = problems_frame([Problem(4, (("+", 3), ("*", 2))), Problem(1, (("-", 2),))], "b")
+
+
+def _samples():
+    return pd.DataFrame({
+        "problem_id": ["b-00000"] * 3 + ["b-00001"] * 3,
+        "sample_id": [0, 1, 2, 0, 1, 2],
+        "completion": ["+3=7*2=4|4", "+3=8*2=6|4", "+3=7*2=4|4", "-2=9|9", "-2=9|", "-2=9|9"],
+        "finish_reason": ["stop", "stop", "length", "stop", "stop", "stop"],
+        "completion_tokens": [10, 10, 10, 5, 4, 5],
+    })
+
+
+def test_grade_and_count():
+    scored = grade_samples(_samples(), BENCHMARK, "trace")
+    assert scored.grade_status_trace.tolist() == ["correct", "wrong", "truncated", "correct",
+                                                  "unparsable", "correct"]
+    assert scored.answer_correct.tolist() == [True, True, False, True, False, True]
+    counts = count_correct(scored, "m", "b", 1.0, ["trace", "answer"])
+    assert list(counts.columns) == COUNT_COLUMNS
+    assert counts.set_index(["metric", "problem_id"]).c.to_dict() == {
+        ("trace", "b-00000"): 1, ("trace", "b-00001"): 2,
+        ("answer", "b-00000"): 2, ("answer", "b-00001"): 2}
+    check_counts(counts)
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (lambda s: s.drop(columns="finish_reason"), "lacks columns"),
+    (lambda s: s.assign(problem_id="nope"), "not in the benchmark"),
+    (lambda s: s.assign(sample_id=0), "duplicate"),
+    (lambda s: s.assign(finish_reason="eos"), "finish_reason"),
+])
+def test_malformed_samples_are_refused(breakage, message):
+    with pytest.raises(ValueError, match=message):
+        grade_samples(breakage(_samples()), BENCHMARK, "trace")
+
+
+def test_bad_counts_are_refused():
+    counts = count_correct(grade_samples(_samples(), BENCHMARK, "trace"), "m", "b", 1.0, ["trace"])
+    with pytest.raises(ValueError, match="c > n"):
+        check_counts(counts.assign(c=99))

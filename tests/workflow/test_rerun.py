@@ -1,0 +1,70 @@
+"""Editing config or code reruns exactly the steps it invalidates, nothing more."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import yaml
+
+from workflow_runner import TEST_CONFIG
+from helpers import planned_jobs
+
+TRAINING = {"make_task_data", "pretrain_base", "pretrain_teacher", "train_rl",
+            "build_distillation_set", "distill_student"}
+
+
+def _touch(path):
+    later = time.time() + 5
+    os.utime(path, (later, later))
+
+
+def _edit_config(workdir, section, key, value):
+    path = workdir / TEST_CONFIG
+    config = yaml.safe_load(path.read_text())
+    config[section][key] = value
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def test_finished_study_is_up_to_date(study_copy):
+    assert planned_jobs(study_copy) == {}
+
+
+def test_plot_option_reruns_only_figures(study_copy):
+    _edit_config(study_copy, "plots", "dpi", 61)
+    jobs = planned_jobs(study_copy)
+    assert set(jobs) - {"all"} == {"plot_passk_curves", "write_provenance"}
+
+
+def test_plotting_code_reruns_only_figures(study_copy):
+    _touch(study_copy / "src/rlvr_boundary/plots.py")
+    assert set(planned_jobs(study_copy)) - {"all"} == {"plot_passk_curves"}
+
+
+def test_grading_code_reruns_grading_and_what_follows(study_copy):
+    _touch(study_copy / "src/rlvr_boundary/grading.py")
+    jobs = planned_jobs(study_copy)
+    assert {"grade_samples", "count_correct", "estimate_passk", "write_claims_report"} <= set(jobs)
+    assert not set(jobs) & (TRAINING | {"sample_model"})
+
+
+def test_sampling_code_reruns_sampling_not_training(study_copy):
+    _touch(study_copy / "src/rlvr_boundary/sampling.py")
+    jobs = planned_jobs(study_copy)
+    assert "sample_model" in jobs and "grade_samples" in jobs
+    assert not set(jobs) & TRAINING
+
+
+def test_sample_count_reruns_sampling_not_training(study_copy):
+    _edit_config(study_copy, "sampling", "n", 8)
+    jobs = planned_jobs(study_copy)
+    assert "sample_model" in jobs
+    assert not set(jobs) & TRAINING
+
+
+def test_rl_option_reruns_rl_not_pretraining(study_copy):
+    _edit_config(study_copy, "rl", "learning_rate", 0.0002)
+    jobs = planned_jobs(study_copy)
+    assert "train_rl" in jobs
+    assert not set(jobs) & {"make_task_data", "pretrain_base", "pretrain_teacher",
+                            "build_distillation_set", "distill_student"}
