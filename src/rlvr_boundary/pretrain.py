@@ -70,10 +70,10 @@ def pretrain(train: pd.DataFrame, architecture: dict, settings: dict, world: Wor
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        history.append({"step": step + 1, "loss": float(loss)})
+        history.append({"step": step + 1, "loss": loss.detach().item()})
         if (step + 1) % max(1, steps // 20) == 0 or step + 1 == steps:
             elapsed = time.perf_counter() - started
-            log.info("step %d/%d loss %.4f  %.1f steps/s  ETA %.0fs", step + 1, steps, float(loss),
+            log.info("step %d/%d loss %.4f  %.1f steps/s  ETA %.0fs", step + 1, steps, loss.detach().item(),
                      (step + 1) / elapsed, elapsed / (step + 1) * (steps - step - 1))
     model.eval()
     return model, tokenizer, pd.DataFrame(history)

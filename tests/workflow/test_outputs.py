@@ -34,7 +34,7 @@ def test_registry_lists_every_model(tables, test_study):
     registry = tables["registry"]
     assert list(registry.columns) == REGISTRY_COLUMNS
     assert set(registry.role) == {"base", "rl", "distilled", "teacher"}
-    assert len(registry) == 2 * (1 + 3 + 1) + 1  # 2 families x (base, 3 regimes, distilled) + teacher
+    assert len(registry) == 2 * (1 + 2 + 1) + 1  # 2 families x (base, 2 regimes, distilled) + teacher
     assert registry.revision_or_sha256.str.fullmatch("[0-9a-f]{64}").all()
     rl = registry[registry.role == "rl"]
     assert set(rl.parent) == set(registry.model[registry.role == "base"])
@@ -71,8 +71,8 @@ def test_counts_contract_and_consistency(tables, test_study):
     counts = tables["counts"]
     assert list(counts.columns) == COUNT_COLUMNS
     assert set(counts.metric) == {"trace", "answer"}
-    scored = pd.read_parquet(test_study / "results/scored/twide-rl-broad/t_hard/T1.0.parquet")
-    mine = counts[(counts.model == "twide-rl-broad") & (counts.benchmark == "t_hard")
+    scored = pd.read_parquet(test_study / "results/scored/twide-rl-narrow/t_hard/T1.0.parquet")
+    mine = counts[(counts.model == "twide-rl-narrow") & (counts.benchmark == "t_hard")
                   & (counts.metric == "trace")].set_index("problem_id").c
     assert mine.to_dict() == scored.groupby("problem_id").correct.sum().to_dict()
 

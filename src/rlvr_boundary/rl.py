@@ -1,0 +1,256 @@
+"""RLVR from a base checkpoint: TRL's GRPOTrainer with a verifiable reward.
+
+The reward is 1 when the tiny world's grader calls a sampled completion ``correct`` and 0
+otherwise - by default on the final answer only (``answer``, as the paper's RLVR verifies
+the final answer), or on the whole chain of thought (``trace``).
+
+Everything runs in fp32 on the CPU with Hugging Face generation (no vLLM), so a run with
+the same base, prompts, settings, seed and thread count gives the same weights byte for
+byte. Intermediate checkpoints are written at the requested steps for a training-length
+study; TRL's own checkpointing is off.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+from datasets import Dataset
+from transformers import PrinterCallback, TrainerCallback
+
+from .modeling import load_checkpoint, save_checkpoint, set_determinism
+from .task import GRADERS, parse_prompt
+
+log = logging.getLogger(__name__)
+
+REQUIRED_SETTINGS = ("steps", "prompts_per_step", "generations_per_prompt", "temperature", "top_p",
+                     "max_new_tokens", "learning_rate")
+# Optional settings and their defaults. The schedule is constant so that a checkpoint at step
+# s is the same kind of model as a run of s steps (training-length study); TRL's default
+# would decay linearly to 0 over `steps`.
+OPTIONAL_SETTINGS = {
+    "beta": 0.0,                    # KL coefficient; 0 = no reference model (the paper's setting)
+    "loss_type": "grpo",            # TRL's default is "dapo"
+    "scale_rewards": "group",       # group | batch | none
+    "reward_metric": "answer",      # answer | trace
+    "lr_scheduler_type": "constant",
+    "warmup_steps": 0,
+    "num_iterations": 1,            # policy updates per generation batch (1 = on-policy)
+    "epsilon": 0.2,                 # PPO-style clip range
+    "max_grad_norm": 1.0,
+    "weight_decay": 0.0,
+}
+
+# Renamed TRL log keys; every other numeric key TRL logs is kept under its own name.
+_HISTORY_RENAMES = {"completions/mean_length": "completion_length"}
+_HISTORY_FIRST = ["step", "reward", "reward_std", "completion_length", "entropy", "learning_rate",
+                  "loss", "grad_norm", "kl", "frac_reward_zero_std", "completions/clipped_ratio"]
+_HISTORY_DROP = {"epoch", "total_flos", "train_runtime", "train_samples_per_second",
+                 "train_steps_per_second", "train_loss"}
+
+
+def make_reward_function(metric: str = "answer", eos_token_id: int | None = None):
+    """A TRL reward function: 1.0 when ``GRADERS[metric]`` grades a completion ``correct``.
+
+    TRL passes plain-text prompts and completions decoded with ``skip_special_tokens``.
+    When ``eos_token_id`` is given and TRL also passes ``completion_ids``, a completion that
+    does not end in eos was cut at ``max_completion_length`` and is graded as finish reason
+    ``length`` (so ``truncated``, reward 0), as in evaluation; otherwise as ``stop``.
+    """
+    if metric not in GRADERS:
+        raise ValueError(f"unknown reward metric {metric!r}; expected one of {sorted(GRADERS)}")
+    grader = GRADERS[metric]
+
+    def reward(prompts, completions, completion_ids=None, **kwargs) -> list[float]:
+        rewards = []
+        for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
+            finish_reason = "stop"
+            if eos_token_id is not None and completion_ids is not None:
+                ids = completion_ids[i]
+                if len(ids) == 0 or ids[-1] != eos_token_id:
+                    finish_reason = "length"
+            status = grader(parse_prompt(prompt), completion, finish_reason)
+            rewards.append(1.0 if status == "correct" else 0.0)
+        return rewards
+
+    reward.__name__ = f"{metric}_correct"  # TRL logs it as rewards/<name>/mean
+    return reward
+
+
+def prompt_token_ids(tokenizer, prompts: list[str]) -> list[list[int]]:
+    """The prompt ids exactly as GRPOTrainer makes them for plain-text (non-chat) prompts."""
+    return tokenizer(text=prompts)["input_ids"]
+
+
+def check_prompt_tokenization(tokenizer, prompts: list[str]) -> None:
+    """Raise unless TRL's prompt tokenisation gives bos + one id per prompt character,
+    the layout the base was pretrained on (no double bos, no eos, no padding)."""
+    vocab = tokenizer.get_vocab()
+    for prompt, ids in zip(prompts, prompt_token_ids(tokenizer, prompts), strict=True):
+        expected = [tokenizer.bos_token_id, *(vocab.get(ch, tokenizer.unk_token_id) for ch in prompt)]
+        if list(ids) != expected:
+            raise ValueError(f"prompt {prompt!r} tokenises to {list(ids)}, expected bos + characters "
+                             f"{expected}; the tokenizer does not match pretraining")
+
+
+class _CheckpointCallback(TrainerCallback):
+    """Save model + tokenizer into ``checkpoint_dir/step-{step:05d}`` at the given steps."""
+
+    def __init__(self, model, tokenizer, checkpoint_dir: Path, steps: set[int]):
+        self.model, self.tokenizer = model, tokenizer
+        self.checkpoint_dir, self.steps = checkpoint_dir, steps
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step in self.steps:
+            path = self.checkpoint_dir / f"step-{state.global_step:05d}"
+            save_checkpoint(self.model, self.tokenizer, path)
+            log.info("step %d: checkpoint saved to %s", state.global_step, path)
+
+
+class _ProgressCallback(TrainerCallback):
+    """Log step, reward, steps/s and ETA about every 5% of the run."""
+
+    def __init__(self, steps: int):
+        self.steps, self.every = steps, max(1, steps // 20)
+        self.started = None
+        self.rewards: list[float] = []
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.perf_counter()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or "reward" not in logs:
+            return
+        self.rewards.append(float(logs["reward"]))
+        step = state.global_step
+        if step % self.every == 0 or step == self.steps:
+            elapsed = time.perf_counter() - self.started
+            recent = self.rewards[-self.every:]
+            log.info("step %d/%d reward %.3f (mean of last %d: %.3f)  %.2f steps/s  ETA %.0fs",
+                     step, self.steps, self.rewards[-1], len(recent), sum(recent) / len(recent),
+                     step / elapsed, elapsed / step * (self.steps - step))
+
+
+def _settings(settings: dict) -> dict:
+    missing = [key for key in REQUIRED_SETTINGS if key not in settings]
+    if missing:
+        raise ValueError(f"rl settings lack {missing}")
+    # Keys not listed here (e.g. the config's `regimes`, `checkpoint_fractions`) are the caller's.
+    return {**OPTIONAL_SETTINGS, **{k: settings[k] for k in (*REQUIRED_SETTINGS, *OPTIONAL_SETTINGS)
+                                    if k in settings}}
+
+
+def _history(log_history: list[dict]) -> pd.DataFrame:
+    rows = []
+    for entry in log_history:
+        if "reward" not in entry:  # the end-of-training summary row
+            continue
+        row = {_HISTORY_RENAMES.get(k, k): v for k, v in entry.items()
+               if k not in _HISTORY_DROP and (v is None or isinstance(v, (int, float)))}
+        rows.append(row)
+    history = pd.DataFrame(rows)
+    if history.empty:
+        return history
+    first = [c for c in _HISTORY_FIRST if c in history.columns]
+    return history[first + sorted(c for c in history.columns if c not in first)]
+
+
+def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: int,
+             checkpoint_dir, checkpoint_steps: list[int]):
+    """GRPO from the checkpoint at ``base_path`` on ``prompts``; returns
+    ``(model, tokenizer, history)`` with the model in eval mode (the caller saves it).
+
+    Each step samples ``generations_per_prompt`` completions for each of
+    ``prompts_per_step`` prompts (drawn without replacement, reshuffled every pass over
+    ``prompts``) and takes one optimiser step. ``history`` has one row per step.
+    """
+    from trl import GRPOConfig, GRPOTrainer  # heavy import, only where needed
+
+    cfg = _settings(settings)
+    steps = int(cfg["steps"])
+    per_step, group = int(cfg["prompts_per_step"]), int(cfg["generations_per_prompt"])
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if len(prompts) < per_step:
+        raise ValueError(f"{len(prompts)} RL prompts but prompts_per_step={per_step}: TRL's sampler "
+                         "only yields full batches, so it would yield none")
+    if len(prompts) % per_step:
+        log.info("%d RL prompts is not a multiple of prompts_per_step=%d: each pass over the "
+                 "reshuffled prompts skips %d of them (different ones each pass)",
+                 len(prompts), per_step, len(prompts) % per_step)
+    checkpoint_steps = sorted({int(s) for s in checkpoint_steps})
+    bad = [s for s in checkpoint_steps if not 1 <= s <= steps]
+    if bad:
+        raise ValueError(f"checkpoint steps {bad} are outside 1..{steps}")
+    for prompt in prompts:
+        parse_prompt(prompt)  # fail early on a prompt the reward cannot grade
+
+    set_determinism(seed, threads)
+    model, tokenizer = load_checkpoint(base_path)
+    check_prompt_tokenization(tokenizer, prompts)
+    reward_function = make_reward_function(cfg["reward_metric"], tokenizer.eos_token_id)
+    dataset = Dataset.from_dict({"prompt": list(prompts)})
+    checkpoint_dir = Path(checkpoint_dir)
+    if checkpoint_steps:
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    progress = _ProgressCallback(steps)
+
+    output_dir = tempfile.mkdtemp(prefix="grpo-")
+    try:
+        args = GRPOConfig(
+            output_dir=output_dir,
+            use_cpu=True, bf16=False, fp16=False,   # fp32 on CPU (TRL defaults bf16 to True)
+            use_vllm=False,
+            report_to="none", disable_tqdm=True,
+            logging_strategy="steps", logging_steps=1,
+            save_strategy="no",
+            seed=seed, data_seed=seed,
+            max_steps=steps,
+            per_device_train_batch_size=per_step * group,
+            gradient_accumulation_steps=1,
+            num_generations=group,
+            max_completion_length=int(cfg["max_new_tokens"]),
+            temperature=float(cfg["temperature"]),
+            top_p=float(cfg["top_p"]),
+            learning_rate=float(cfg["learning_rate"]),
+            lr_scheduler_type=cfg["lr_scheduler_type"],
+            warmup_steps=int(cfg["warmup_steps"]),
+            weight_decay=float(cfg["weight_decay"]),
+            max_grad_norm=float(cfg["max_grad_norm"]),
+            beta=float(cfg["beta"]),
+            loss_type=cfg["loss_type"],
+            scale_rewards=cfg["scale_rewards"],
+            num_iterations=int(cfg["num_iterations"]),
+            epsilon=float(cfg["epsilon"]),
+            gradient_checkpointing=False,  # TRL defaults it to True: only slower for a tiny model
+            dataloader_num_workers=0,
+        )
+        trainer = GRPOTrainer(
+            model=model,
+            reward_funcs=reward_function,
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            callbacks=[_CheckpointCallback(model, tokenizer, checkpoint_dir, set(checkpoint_steps)),
+                       progress],
+        )
+        # With disable_tqdm, Trainer prints every log dict to stdout; the history and our
+        # progress log carry the same numbers.
+        trainer.remove_callback(PrinterCallback)
+        torch.set_num_threads(threads)  # in case anything above changed it
+        log.info("GRPO: %d steps x %d prompts x %d generations from %s (%d prompts, reward %s)",
+                 steps, per_step, group, base_path, len(prompts), cfg["reward_metric"])
+        trainer.train()
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        history = _history(trainer.state.log_history)
+    finally:
+        shutil.rmtree(output_dir, ignore_errors=True)
+    if len(history) != steps:
+        raise RuntimeError(f"expected {steps} logged steps, TRL logged {len(history)}")
+    model.eval()
+    return model, tokenizer, history
