@@ -3,12 +3,10 @@ import sys
 
 from snakemake.utils import validate
 
-# The workflow's own package, importable here and in every job (local or on a cluster)
-# whether or not it was pip-installed.
+# The workflow's own package (jobs import it from the environment: `pip install -e .`,
+# or the `-e ../` line of envs/*.yaml; the Snakefile itself also works without that).
 PACKAGE_DIR = Path(workflow.basedir) / "src" / "rlvr_boundary"
 sys.path.insert(0, str(PACKAGE_DIR.parent))
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [str(PACKAGE_DIR.parent), os.environ.get("PYTHONPATH")]))
 
 from rlvr_boundary.codedeps import module_closure
 from rlvr_boundary.config_checks import check_config
@@ -24,6 +22,8 @@ REGIMES = sorted(config["rl"]["regimes"])
 BENCHMARKS = sorted(config["benchmarks"])
 TEMPERATURES = [str(float(t)) for t in config["sampling"]["temperatures"]]
 SHARDS = list(range(config["sampling"]["shards"]))
+DEVICE = config["device"]
+GPUS = 1 if DEVICE == "cuda" else 0
 
 
 wildcard_constraints:

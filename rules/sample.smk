@@ -10,10 +10,12 @@ rule sample_model:
     params:
         sampling=config["sampling"],
         seed=sample_seed,
+        device=DEVICE,
     threads: config["threads"]["sample"]
     resources:
         mem_mb=4000,
         runtime=30,
+        gpu=GPUS,
     log:
         "logs/sample_model/{model}/{benchmark}/T{temperature}/shard{shard}.log",
     benchmark:

@@ -12,10 +12,12 @@ rule pretrain_base:
         max_positions=config["world"]["max_positions"],
         seed=pretrain_seed,
         noisy=True,
+        device=DEVICE,
     threads: config["threads"]["train"]
     resources:
         mem_mb=4000,
         runtime=60,
+        gpu=GPUS,
     log:
         "logs/pretrain_base/{family}.log",
     benchmark:
@@ -27,6 +29,7 @@ rule pretrain_base:
 
 
 use rule pretrain_base as pretrain_teacher with:
+    priority: 10
     output:
         model=protected(directory("results/models/teacher")),
         history="results/training/teacher.csv",
@@ -35,6 +38,7 @@ use rule pretrain_base as pretrain_teacher with:
         max_positions=config["world"]["max_positions"],
         seed=seed_for("pretrain", "teacher"),
         noisy=False,
+        device=DEVICE,
     log:
         "logs/pretrain_teacher.log",
     benchmark:
@@ -55,10 +59,12 @@ rule train_rl:
     params:
         rl=rl_settings,
         seed=rl_seed,
+        device=DEVICE,
     threads: config["threads"]["train"]
     resources:
         mem_mb=4000,
         runtime=60,
+        gpu=GPUS,
     log:
         "logs/train_rl/{family}-{regime}.log",
     benchmark:
@@ -71,6 +77,7 @@ rule train_rl:
 
 rule build_distillation_set:
     """The teacher answers training prompts; only verified-correct traces are kept."""
+    priority: 10
     input:
         code=code("distill"),
         teacher="results/models/teacher",
@@ -81,10 +88,12 @@ rule build_distillation_set:
         distill=config["distill"],
         max_new_tokens=config["sampling"]["max_new_tokens"],
         seed=seed_for("distillation_set"),
+        device=DEVICE,
     threads: config["threads"]["sample"]
     resources:
         mem_mb=4000,
         runtime=30,
+        gpu=GPUS,
     log:
         "logs/build_distillation_set.log",
     benchmark:
@@ -107,10 +116,12 @@ rule distill_student:
     params:
         distill=config["distill"],
         seed=distill_seed,
+        device=DEVICE,
     threads: config["threads"]["train"]
     resources:
         mem_mb=4000,
         runtime=60,
+        gpu=GPUS,
     log:
         "logs/distill_student/{family}.log",
     benchmark:

@@ -7,7 +7,7 @@ from rlvr_boundary.workflow_io import log_to, write_parquet
 log_to(snakemake.log[0])
 p = snakemake.params
 set_determinism(p.seed, snakemake.threads)
-teacher, tokenizer = load_checkpoint(snakemake.input.teacher)
+teacher, tokenizer = load_checkpoint(snakemake.input.teacher, p.device)
 train = pd.read_parquet(snakemake.input.train)
 prompts = train[train.depth.isin(p.distill["depths"])].head(p.distill["prompts"])
 traces = build_distillation_set(teacher, tokenizer, prompts, p.distill["samples_per_prompt"],

@@ -7,6 +7,6 @@ from rlvr_boundary.workflow_io import log_to, write_csv
 log_to(snakemake.log[0])
 p = snakemake.params
 model, tokenizer, history = sft(snakemake.input.base, pd.read_parquet(snakemake.input.traces),
-                                p.distill, p.seed, snakemake.threads)
+                                p.distill, p.seed, snakemake.threads, p.device)
 write_csv(history, snakemake.output.history)
 save_checkpoint(model, tokenizer, snakemake.output.model)

@@ -12,6 +12,6 @@ p = snakemake.params
 world = World.from_dict(json.loads(open(snakemake.input.world).read())) if p.noisy else None
 model, tokenizer, history = pretrain(pd.read_parquet(snakemake.input.train), p.spec["architecture"],
                                      p.spec["pretrain"], world, p.max_positions, p.seed,
-                                     snakemake.threads)
+                                     snakemake.threads, p.device)
 write_csv(history, snakemake.output.history)
 save_checkpoint(model, tokenizer, snakemake.output.model)

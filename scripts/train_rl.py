@@ -21,6 +21,6 @@ else:
                                for f in settings["checkpoint_fractions"]})
     model, tokenizer, history = train_rl(snakemake.input.base, prompts, settings, p.seed,
                                          snakemake.threads, snakemake.output.checkpoints,
-                                         checkpoint_steps)
+                                         checkpoint_steps, p.device)
 write_csv(history, snakemake.output.history)
 save_checkpoint(model, tokenizer, snakemake.output.model)

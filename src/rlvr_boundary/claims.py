@@ -152,6 +152,10 @@ def _crossover_text(base, rl, weights, level) -> str:
     ci = f"[{level:.0%} CI {_fmt_k(low, k_max)}, {_fmt_k(high, k_max)}]"
     if k is None:
         return f"no crossover up to n={k_max} {ci}"
+    if not (base["c"].any() or rl["c"].any()):
+        return "neither model has a correct sample: no crossover to speak of"
+    if k == 1:
+        return f"base >= RL already at k=1 (RL never ahead) {ci}"
     return f"crossover k={k} {ci}"
 
 

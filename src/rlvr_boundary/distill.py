@@ -53,15 +53,16 @@ def build_distillation_set(teacher, tokenizer, prompts: pd.DataFrame, samples_pe
     return kept.reset_index(drop=True)[DISTILL_COLUMNS]
 
 
-def sft(base_path, dataset: pd.DataFrame, settings: dict, seed: int, threads: int):
+def sft(base_path, dataset: pd.DataFrame, settings: dict, seed: int, threads: int,
+        device: str = "cpu"):
     """Fine-tune the checkpoint at ``base_path`` on ``dataset`` (prompt, completion).
 
     Returns ``(model, tokenizer, history)`` with history columns step, loss; the caller
     saves with :func:`~rlvr_boundary.modeling.save_checkpoint`. fp32 on CPU: the same
-    inputs, seed and threads give the same weights.
+    inputs, seed and threads give the same weights. ``device="cuda"`` trains on the GPU.
     """
     set_determinism(seed, threads)
-    model, tokenizer = load_checkpoint(base_path)
+    model, tokenizer = load_checkpoint(base_path, device)
     output_dir = tempfile.mkdtemp(prefix="sft-")
     try:
         with _quiet_datasets():
@@ -87,7 +88,8 @@ def make_trainer(model, tokenizer, dataset: pd.DataFrame, settings: dict, seed: 
 
     _check_fits(dataset, tokenizer, context_length(model))
     train = datasets.Dataset.from_pandas(dataset[["prompt", "completion"]].reset_index(drop=True))
-    trainer = SFTTrainer(model=model, args=_sft_config(output_dir, settings, seed, context_length(model)),
+    trainer = SFTTrainer(model=model, args=_sft_config(output_dir, settings, seed, context_length(model),
+                                                    use_cpu=model.device.type == "cpu"),
                          train_dataset=train, processing_class=tokenizer)
     # With tqdm off the Trainer prints every log dict to stdout; log through logging instead.
     trainer.remove_callback(PrinterCallback)
@@ -95,7 +97,7 @@ def make_trainer(model, tokenizer, dataset: pd.DataFrame, settings: dict, seed: 
     return trainer
 
 
-def _sft_config(output_dir: str, settings: dict, seed: int, max_length: int):
+def _sft_config(output_dir: str, settings: dict, seed: int, max_length: int, use_cpu: bool = True):
     from trl import SFTConfig
 
     steps = int(settings["steps"])
@@ -109,7 +111,7 @@ def _sft_config(output_dir: str, settings: dict, seed: int, max_length: int):
         optim="adamw_torch",
         seed=seed,
         data_seed=seed,
-        use_cpu=True,
+        use_cpu=use_cpu,
         # SFTConfig's own defaults are bf16=True and gradient checkpointing on: we want
         # plain fp32 (byte-reproducible on CPU) and the tiny models need no checkpointing.
         bf16=False,

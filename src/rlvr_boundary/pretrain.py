@@ -45,7 +45,7 @@ def learning_rate_at(step: int, steps: int, peak: float, warmup: int) -> float:
 
 
 def pretrain(train: pd.DataFrame, architecture: dict, settings: dict, world: World | None,
-             max_positions: int, seed: int, threads: int):
+             max_positions: int, seed: int, threads: int, device: str = "cpu"):
     """Train and return ``(model, tokenizer, history)``; ``world=None`` means clean traces."""
     set_determinism(seed, threads)
     rng = np.random.default_rng(seed)
@@ -53,7 +53,7 @@ def pretrain(train: pd.DataFrame, architecture: dict, settings: dict, world: Wor
     if not problems:
         raise ValueError(f"no training problems of depths {settings['depths']}")
     model, tokenizer = build_model(architecture, max_positions)
-    model.train()
+    model.to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings["learning_rate"],
                                   weight_decay=0.01, betas=(0.9, 0.98))
     steps, warmup = settings["steps"], max(1, settings["steps"] // 20)
@@ -65,6 +65,7 @@ def pretrain(train: pd.DataFrame, architecture: dict, settings: dict, world: Wor
         input_ids, labels = encode_batch(texts, tokenizer)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(step, steps, settings["learning_rate"], warmup)
+        input_ids, labels = input_ids.to(device), labels.to(device)
         loss = model(input_ids=input_ids, attention_mask=(labels != -100).long(), labels=labels).loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -75,5 +76,5 @@ def pretrain(train: pd.DataFrame, architecture: dict, settings: dict, world: Wor
             elapsed = time.perf_counter() - started
             log.info("step %d/%d loss %.4f  %.1f steps/s  ETA %.0fs", step + 1, steps, loss.detach().item(),
                      (step + 1) / elapsed, elapsed / (step + 1) * (steps - step - 1))
-    model.eval()
+    model.to("cpu").eval()
     return model, tokenizer, pd.DataFrame(history)

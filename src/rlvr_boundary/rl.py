@@ -161,7 +161,7 @@ def _history(log_history: list[dict]) -> pd.DataFrame:
 
 
 def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: int,
-             checkpoint_dir, checkpoint_steps: list[int]):
+             checkpoint_dir, checkpoint_steps: list[int], device: str = "cpu"):
     """GRPO from the checkpoint at ``base_path`` on ``prompts``; returns
     ``(model, tokenizer, history)`` with the model in eval mode (the caller saves it).
 
@@ -191,7 +191,7 @@ def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: 
         parse_prompt(prompt)  # fail early on a prompt the reward cannot grade
 
     set_determinism(seed, threads)
-    model, tokenizer = load_checkpoint(base_path)
+    model, tokenizer = load_checkpoint(base_path, device)
     check_prompt_tokenization(tokenizer, prompts)
     reward_function = make_reward_function(cfg["reward_metric"], tokenizer.eos_token_id)
     dataset = Dataset.from_dict({"prompt": list(prompts)})
@@ -204,7 +204,7 @@ def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: 
     try:
         args = GRPOConfig(
             output_dir=output_dir,
-            use_cpu=True, bf16=False, fp16=False,   # fp32 on CPU (TRL defaults bf16 to True)
+            use_cpu=device == "cpu", bf16=False, fp16=False,  # fp32 (TRL defaults bf16 to True)
             use_vllm=False,
             report_to="none", disable_tqdm=True,
             logging_strategy="steps", logging_steps=1,
