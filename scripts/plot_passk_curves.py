@@ -8,7 +8,7 @@ log_to(snakemake.log[0])
 p = snakemake.params
 passk = pd.read_csv(snakemake.input.passk)
 registry = pd.read_csv(snakemake.input.registry, keep_default_na=False)
-labels = {name: spec.get("analog", "") for name, spec in sorted(p.benchmarks.items())}
+labels = {name: spec.get("analog", "") for name, spec in p.benchmarks.items()}
 for family in p.families:
     fig = plot_passk_curves(passk, registry, family, p.metric, p.temperature, labels)
     for path in snakemake.output.figures:

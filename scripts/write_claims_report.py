@@ -10,6 +10,6 @@ settings = {"metric": p.analysis["claim_metric"], "temperature": p.analysis["cla
             "ci_level": p.analysis["ci_level"]}
 rows = claim_rows(pd.read_parquet(snakemake.input.counts),
                   pd.read_csv(snakemake.input.registry, keep_default_na=False), settings)
-labels = {name: spec.get("analog", "") for name, spec in sorted(p.benchmarks.items())}
+labels = {name: spec.get("analog", "") for name, spec in p.benchmarks.items()}
 write_json(rows, snakemake.output.json)
 write_text(render_markdown(rows, settings, labels, p.regimes), snakemake.output.markdown)

@@ -53,9 +53,11 @@ def sha256_file(path) -> str:
 
 
 def sha256_tree(folder) -> str:
-    """One hash for a folder: the sha256 of its files' relative paths and contents."""
+    """One hash for a folder: the sha256 of its files' relative paths and contents
+    (Snakemake's own marker files, which hold a timestamp, left out)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+    for path in sorted(p for p in Path(folder).rglob("*")
+                       if p.is_file() and not p.name.startswith(".snakemake")):
         digest.update(str(path.relative_to(folder)).encode() + b"\0")
         digest.update(sha256_file(path).encode())
     return digest.hexdigest()

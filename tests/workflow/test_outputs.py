@@ -50,7 +50,7 @@ def test_every_model_folder_is_a_hugging_face_checkpoint(tables, test_study):
 
 
 def test_rl_keeps_intermediate_checkpoints(test_study):
-    checkpoints = sorted((test_study / "results/checkpoints/tdeep-rl-narrow").iterdir())
+    checkpoints = sorted((test_study / "results/checkpoints/tdeep-rl-narrow").glob("step-*"))
     assert [c.name for c in checkpoints] == ["step-00003"]
     assert (checkpoints[0] / "config.json").exists()
 
