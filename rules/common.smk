@@ -143,3 +143,22 @@ def distill_seed(wildcards):
 
 def sample_seed(wildcards):
     return seed_for("sample", wildcards.model, wildcards.benchmark, wildcards.temperature, wildcards.shard)
+
+
+def all_seeds():
+    """Every derived seed of the study, by the names it is derived from (for provenance)."""
+    seeds = {"master": config["seed"], "data": seed_for("data"), "bootstrap": seed_for("bootstrap"),
+             "distillation_set": seed_for("distillation_set"),
+             "pretrain/teacher": seed_for("pretrain", "teacher")}
+    for family in FAMILIES:
+        seeds[f"pretrain/{family}"] = seed_for("pretrain", family)
+        seeds[f"distill/{family}"] = seed_for("distill", family)
+        for regime in REGIMES:
+            seeds[f"rl/{family}/{regime}"] = seed_for("rl", family, regime)
+    for model in evaluated_models():
+        for benchmark in BENCHMARKS:
+            for temperature in TEMPERATURES:
+                for shard in SHARDS:
+                    seeds[f"sample/{model}/{benchmark}/{temperature}/{shard}"] = seed_for(
+                        "sample", model, benchmark, temperature, shard)
+    return seeds

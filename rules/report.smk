@@ -90,11 +90,7 @@ rule write_provenance:
         provenance="results/provenance.json",
     params:
         config=config,
-        seeds={
-            "master": config["seed"],
-            "data": seed_for("data"),
-            "bootstrap": seed_for("bootstrap"),
-        },
+        seeds=all_seeds(),
     log:
         "logs/write_provenance.log",
     conda:

@@ -132,7 +132,9 @@ def crossover_k(base, rl, weights, level: float = 0.95):
     point = int(first_k(diff.mean(axis=0)))
     per_resample = first_k(np.asarray(weights) @ diff / n_problems)
     tail = (1.0 - level) / 2.0
-    low, high = np.quantile(per_resample, [tail, 1.0 - tail], method="linear")
+    # The crossover is an integer: take interval ends from the resamples themselves.
+    low = np.quantile(per_resample, tail, method="lower")
+    high = np.quantile(per_resample, 1.0 - tail, method="higher")
     return (point if point <= k_max else None), float(low), float(high)
 
 

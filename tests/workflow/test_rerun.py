@@ -55,7 +55,10 @@ def test_sampling_code_reruns_sampling_not_training(study_copy):
     _edit_code(study_copy / "src/rlvr_boundary/sampling.py")
     jobs = planned_jobs(study_copy)
     assert "sample_model" in jobs and "grade_samples" in jobs
-    assert not set(jobs) & TRAINING
+    # The teacher's traces for distillation are sampled with the same code, so that step
+    # (and the student trained on them) legitimately reruns; pretraining and RL do not.
+    assert "build_distillation_set" in jobs
+    assert not set(jobs) & {"make_task_data", "pretrain_base", "pretrain_teacher", "train_rl"}
 
 
 def test_sample_count_reruns_sampling_not_training(study_copy):
