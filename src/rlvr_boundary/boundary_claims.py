@@ -174,10 +174,12 @@ def c5_rows(cot: pd.DataFrame, registry: pd.DataFrame, majority: float = 0.5,
     scoped = []
     for regime, scope, r in _scoped(registry, cot, "model"):
         low, high = r["ci_low"], r["ci_high"]
-        checked = ("every step checked" if r["steps_checked"]
-                   else "answer_only: steps NOT checked, right final answer only")
+        if r["steps_checked"]:
+            checked, found = "every step checked", "a fully valid chain"
+        else:
+            checked, found = "answer_only: steps NOT checked", "a right final answer"
         evidence = (
-            f"base {r['base_model']} has a valid chain on {r['base_valid']} of the "
+            f"base {r['base_model']} has {found} on {r['base_valid']} of the "
             f"{r['model_solved']} problems {r['model']} solves ({checked}); lucky-guess rate "
             f"(right answer, wrong chain) base {_rate(r['lucky_guess_base'])} vs RL "
             f"{_rate(r['lucky_guess_model'])}; {level:.0%} CI vs {majority:g}")
@@ -221,8 +223,10 @@ def c8_rows(claim_rows: list[dict], c4: list[dict], metric: str) -> list[dict]:
                     f"C4 (RL does not widen coverage) regime={regime}: {verdicts['C4']}; "
                     f"C7 (distillation expands) overall: {verdicts['C7']}")
         rows.append(_row("C8", f"regime={regime}", metric, verdict=verdict, evidence=evidence))
-    rows.append(_aggregate_row("C8", "overall", metric, rows))
-    return rows
+    overall = _aggregate_row("C8", "overall", metric, rows)
+    if rows and all(r["verdict"] == "not computed" for r in rows):
+        overall["verdict"] = "not computed"  # aggregate_verdicts would say inconclusive
+    return rows + [overall]
 
 
 def boundary_claim_rows(coverage: pd.DataFrame, histogram: pd.DataFrame, cot: pd.DataFrame,
