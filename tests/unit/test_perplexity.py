@@ -1,0 +1,358 @@
+"""Scoring responses: log-probs against hand computations, batching invariance, eos, entropy,
+the perplexity table's matched lengths, the C3 shift CI, entropy matching and the figure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from rlvr_boundary.data import draw_problems, problems_frame
+from rlvr_boundary.modeling import build_model, save_checkpoint
+from rlvr_boundary.passk import bootstrap_weights
+from rlvr_boundary.perplexity import (PERPLEXITY_COLUMNS, TokenLogprobs, completion_logprobs,
+                                      match_entropy, perplexity_shift, perplexity_table,
+                                      pooled_entropy, select_samples, token_entropy)
+from rlvr_boundary.perplexity_plots import plot_perplexity_distributions
+from rlvr_boundary.plots import save_figure
+from rlvr_boundary.pretrain import pretrain
+from rlvr_boundary.sampling import greedy_completions
+from rlvr_boundary.tokenizer import ALPHABET
+
+ARCH = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2}
+PROMPTS = ["4+3*2-5=", "7-1=", "2*9+9+1*3-4=", "0+0=", "5*5=", "1-2+3=", "9="]
+COMPLETIONS = ["+3=7*2=4-5=9|9", "-1=6|6", "*9=8+9=7", "", "*5=5|5", "-2=9+3=2|2", "|9"]
+FINISH = ["stop", "stop", "length", "stop", "length", "stop", "stop"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: results are defined per thread count (see test_sampling)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_model(seed: int = 0, arch: dict = ARCH):
+    torch.manual_seed(seed)
+    model, tokenizer = build_model(arch, 48)
+    model.eval()
+    return model, tokenizer
+
+
+@pytest.fixture(scope="module")
+def model_and_tokenizer(one_thread):
+    return tiny_model()
+
+
+def reference_logprobs(model, tokenizer, prompt: str, completion: str, finish: str) -> np.ndarray:
+    """One unpadded sequence through the model's plain forward: log_softmax, then gather."""
+    vocab = tokenizer.get_vocab()
+    prompt_ids = [tokenizer.bos_token_id] + [vocab[c] for c in prompt]
+    scored = [vocab[c] for c in completion] + ([tokenizer.eos_token_id] if finish == "stop" else [])
+    ids = torch.tensor([prompt_ids + scored])
+    with torch.no_grad():
+        logprobs = torch.log_softmax(model(input_ids=ids).logits[0].double(), dim=-1)
+    return np.array([logprobs[len(prompt_ids) - 1 + t, token].item() for t, token in enumerate(scored)])
+
+
+# --- log-probs ---------------------------------------------------------------------------------
+
+def test_matches_plain_per_sequence_forward(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    scores = completion_logprobs(model, tokenizer, PROMPTS, COMPLETIONS, FINISH, batch_size=4)
+    for i, (p, c, f) in enumerate(zip(PROMPTS, COMPLETIONS, FINISH)):
+        expected = reference_logprobs(model, tokenizer, p, c, f)
+        assert scores.n_tokens[i] == len(c) + (f == "stop")
+        np.testing.assert_allclose(scores.logprobs[i, :len(expected)], expected, atol=1e-5)
+        assert (scores.logprobs[i, len(expected):] == 0).all()
+        assert scores.sum_logprob()[i] == pytest.approx(expected.sum(), abs=1e-5)
+    frame = scores.frame()
+    assert list(frame.columns) == ["sum_logprob", "n_tokens", "mean_logprob"]
+    np.testing.assert_allclose(frame.mean_logprob, frame.sum_logprob / frame.n_tokens)
+
+
+def test_known_weights_bigram_model():
+    """One layer whose attention and MLP write nothing (o_proj = down_proj = 0): the logits
+    are RMSNorm(embedding) @ embedding^T (tied), a bigram model computable by hand."""
+    model, tokenizer = tiny_model(seed=3, arch={**ARCH, "num_hidden_layers": 1})
+    layer = model.model.layers[0]
+    with torch.no_grad():
+        layer.self_attn.o_proj.weight.zero_()
+        layer.mlp.down_proj.weight.zero_()
+        model.model.norm.weight.copy_(torch.linspace(0.5, 1.5, ARCH["hidden_size"]))
+    emb = model.model.embed_tokens.weight.detach().double().numpy()
+    gain = model.model.norm.weight.detach().double().numpy()
+    eps = model.config.rms_norm_eps
+
+    def log_loss(previous: int, token: int) -> float:
+        h = emb[previous]
+        logits = (h / np.sqrt(np.mean(h * h) + eps) * gain) @ emb.T
+        return logits[token] - np.log(np.exp(logits - logits.max()).sum()) - logits.max()
+
+    vocab = tokenizer.get_vocab()
+    scores = completion_logprobs(model, tokenizer, PROMPTS, COMPLETIONS, FINISH, batch_size=3)
+    for i, (p, c, f) in enumerate(zip(PROMPTS, COMPLETIONS, FINISH)):
+        ids = [tokenizer.bos_token_id] + [vocab[ch] for ch in p + c]
+        ids += [tokenizer.eos_token_id] if f == "stop" else []
+        expected = [log_loss(ids[t - 1], ids[t]) for t in range(len(p) + 1, len(ids))]
+        np.testing.assert_allclose(scores.logprobs[i, :len(expected)], expected, atol=1e-5)
+
+
+def test_repeated_sequences_are_scored_once_and_mapped_back(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    order = [2, 0, 2, 5, 0, 0]
+    args = [[PROMPTS[i] for i in order], [COMPLETIONS[i] for i in order], [FINISH[i] for i in order]]
+    scores = completion_logprobs(model, tokenizer, *args, batch_size=2)
+    entropy = token_entropy(model, tokenizer, *args, temperature=1.0, batch_size=2)
+    for row, i in enumerate(order):
+        expected = reference_logprobs(model, tokenizer, PROMPTS[i], COMPLETIONS[i], FINISH[i])
+        assert scores.n_tokens[row] == entropy.n_tokens[row] == len(expected)
+        assert scores.sum_logprob()[row] == pytest.approx(expected.sum(), abs=1e-5)
+    assert entropy.entropy_sum[0] == entropy.entropy_sum[2] != entropy.entropy_sum[1]
+
+
+def test_batch_size_and_padding_do_not_change_scores(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    rng = np.random.default_rng(0)
+    n = 23
+    prompts = [PROMPTS[i] for i in rng.integers(len(PROMPTS), size=n)]
+    completions = ["".join(rng.choice(list(ALPHABET), size=int(rng.integers(0, 20)))) for _ in range(n)]
+    finish = [["stop", "length"][i] for i in rng.integers(2, size=n)]
+    finish = [f if c or f == "stop" else "stop" for c, f in zip(completions, finish)]
+    runs = [completion_logprobs(model, tokenizer, prompts, completions, finish, batch_size=b)
+            for b in (1, 7, n)]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other.n_tokens, runs[0].n_tokens)
+        assert np.abs(other.logprobs - runs[0].logprobs).max() < 1e-5
+        assert np.abs(other.sum_logprob() - runs[0].sum_logprob()).max() < 1e-5
+    # Much more padding: a long sequence added to the batch leaves the others' scores alone.
+    padded = completion_logprobs(model, tokenizer, prompts + ["1+1+1+1+1+1="],
+                                 completions + ["+1=2" * 7], finish + ["length"], batch_size=n + 1)
+    assert np.abs(padded.sum_logprob()[:n] - runs[0].sum_logprob()).max() < 1e-5
+
+
+def test_eos_is_scored_only_after_a_stopped_sample(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    both = completion_logprobs(model, tokenizer, ["4+3=", "4+3="], ["+3=7|7", "+3=7|7"],
+                               ["stop", "length"])
+    assert both.n_tokens.tolist() == [7, 6]
+    np.testing.assert_allclose(both.logprobs[0, :6], both.logprobs[1, :6], atol=1e-6)
+    eos = reference_logprobs(model, tokenizer, "4+3=", "+3=7|7", "stop")[-1]
+    assert both.sum_logprob()[0] - both.sum_logprob()[1] == pytest.approx(eos, abs=1e-5)
+    # An empty stopped completion is just its eos.
+    empty = completion_logprobs(model, tokenizer, ["4+3="], [""], ["stop"])
+    assert empty.n_tokens.tolist() == [1]
+    with pytest.raises(ValueError, match="finish_reason"):
+        completion_logprobs(model, tokenizer, ["4+3="], ["+3"], ["timeout"])
+    with pytest.raises(ValueError, match="one of each"):
+        completion_logprobs(model, tokenizer, ["4+3="], ["+3", "+4"], ["stop"])
+
+
+def test_sum_over_first_tokens():
+    scores = TokenLogprobs(logprobs=np.array([[-1, -2, -3], [-4, 0, 0]], dtype=np.float32),
+                           n_tokens=np.array([3, 1]))
+    assert scores.sum_logprob().tolist() == [-6, -4]
+    assert scores.sum_logprob(2).tolist() == [-3, -4]  # the short one gives what it has
+    assert scores.sum_logprob(np.array([1, 0])).tolist() == [-1, 0]
+
+
+# --- a trained model prefers its own greedy answers (through the whole table) ---------------
+
+@pytest.fixture(scope="module")
+def trained_checkpoint(tmp_path_factory, one_thread):
+    rng = np.random.default_rng(0)
+    train = problems_frame(draw_problems(rng, [1, 2], 300, set(), "train"), "train")
+    model, tokenizer, history = pretrain(
+        train, ARCH, {"depths": [1, 2], "steps": 80, "batch_size": 64, "learning_rate": 3e-3},
+        world=None, max_positions=48, seed=0, threads=1)
+    assert history.loss.iloc[-1] < history.loss.iloc[0] - 0.5
+    path = tmp_path_factory.mktemp("models") / "trained"
+    save_checkpoint(model, tokenizer, path)
+    return path, model, tokenizer
+
+
+def test_model_prefers_its_greedy_output_over_random_text(trained_checkpoint):
+    path, model, tokenizer = trained_checkpoint
+    rng = np.random.default_rng(1)
+    problems = problems_frame(draw_problems(rng, [2], 12, set(), "bench"), "bench")
+    greedy = greedy_completions(model, tokenizer, problems.prompt.tolist(), max_new_tokens=20)
+    assert (greedy.finish_reason == "stop").any()
+    random_text = greedy.assign(completion=[
+        "".join(rng.choice(list(ALPHABET), size=len(c))) for c in greedy.completion])
+    table = perplexity_table({"model": path}, {"greedy": greedy, "random": random_text},
+                             [("model", "greedy"), ("model", "random")], problems,
+                             samples_per_problem=1)
+    assert list(table.columns) == PERPLEXITY_COLUMNS and len(table) == 2 * len(problems)
+    own = table[table.responses == "greedy"].set_index("problem_id")
+    other = table[table.responses == "random"].set_index("problem_id")
+    assert (own.ppl_per_token < other.ppl_per_token).all()
+    assert (own.ppl_matched_length < other.ppl_matched_length).all()
+    assert own.ppl_per_token.max() < 0.5 * other.ppl_per_token.min()
+
+
+# --- matched length ---------------------------------------------------------------------------
+
+def test_matched_length_is_the_shortest_response_across_all_sets(trained_checkpoint):
+    path, model, tokenizer = trained_checkpoint
+    problems = pd.DataFrame({"problem_id": ["p-0", "p-1"], "prompt": ["4+3=", "2*9-1="]})
+
+    def responses(texts, finish):  # two samples per problem, listed out of order on purpose
+        return pd.DataFrame({"problem_id": ["p-1", "p-0", "p-1", "p-0", "p-0"],
+                             "sample_id": [1, 1, 0, 0, 2], "completion": texts,
+                             "finish_reason": finish})
+
+    long = responses(["*9=8-1=7|7", "+3=7|7", "*9=8", "+3=7|7", "|1"], ["stop"] * 5)
+    short = responses(["*9", "+3=7", "*9=8-1=7|7", "+3", "+3=7|7"], ["length"] * 5)
+    pairs = [("m", "long"), ("m", "short")]
+    table = perplexity_table({"m": path}, {"long": long, "short": short}, pairs, problems,
+                             samples_per_problem=2)
+    # p-0 uses sample_ids 0 and 1: long "+3=7|7"+eos (7 tokens) twice, short "+3" (2) and
+    # "+3=7" (4) -> L = 2. p-1: long "*9=8" + eos (5), "*9=8-1=7|7" + eos (11); short
+    # "*9=8-1=7|7" (10), "*9" (2) -> L = 2. Sample 2 ("|1", 3 tokens) is not chosen.
+    assert table.matched_length.tolist() == [2, 2, 2, 2]
+    assert table.n_tokens.tolist() == [14, 16, 6, 12]
+    for name, frame in (("long", long), ("short", short)):
+        chosen = select_samples(frame, problems, 2)
+        scores = completion_logprobs(model, tokenizer, chosen.prompt.tolist(),
+                                     chosen.completion.tolist(), chosen.finish_reason.tolist())
+        rows = table[table.responses == name]
+        for p, problem_id in enumerate(["p-0", "p-1"]):
+            mine = slice(2 * p, 2 * p + 2)
+            full = -scores.sum_logprob()[mine].sum() / scores.n_tokens[mine].sum()
+            first_two = -scores.logprobs[mine, :2].astype(np.float64).sum() / 4
+            row = rows[rows.problem_id == problem_id].iloc[0]
+            assert row.nll_per_token == pytest.approx(full, abs=1e-6)
+            assert row.nll_matched_length == pytest.approx(first_two, abs=1e-6)
+            assert row.ppl_matched_length == pytest.approx(np.exp(first_two), rel=1e-6)
+    # Matched length: the same prefix of "+3=7|7" in p-0 scores the same whatever follows.
+    # (sample 1 of short is "+3=7", sample 0 of long is "+3=7|7": same first two tokens)
+    with pytest.raises(ValueError, match="fewer"):
+        perplexity_table({"m": path}, {"long": long, "short": short}, pairs, problems,
+                         samples_per_problem=3)
+    with pytest.raises(ValueError, match="other problems"):
+        perplexity_table({"m": path}, {"long": long, "short": short[short.problem_id == "p-0"]},
+                         pairs, problems, samples_per_problem=1)
+
+
+def test_select_samples_takes_the_first_sample_ids():
+    problems = pd.DataFrame({"problem_id": ["a", "b"], "prompt": ["1=", "2="]})
+    raw = pd.DataFrame({"prompt_index": [1, 0, 0, 1, 0], "sample_id": [0, 2, 0, 1, 1],
+                        "completion": list("vwxyz"), "finish_reason": ["stop"] * 5})
+    chosen = select_samples(raw, problems, 2)
+    assert chosen.problem_id.tolist() == ["a", "a", "b", "b"]
+    assert chosen.completion.tolist() == ["x", "z", "v", "y"]
+    assert chosen.prompt.tolist() == ["1=", "1=", "2=", "2="]
+    with pytest.raises(ValueError, match="not in the benchmark"):
+        select_samples(raw.assign(prompt_index=0).assign(problem_id="zz"), problems, 1)
+
+
+# --- entropy ----------------------------------------------------------------------------------
+
+def test_entropy_vanishes_at_small_temperature_and_grows_with_it(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    args = (model, tokenizer, PROMPTS, COMPLETIONS, FINISH)
+    means = [pooled_entropy(token_entropy(*args, temperature=t)) for t in (1e-4, 0.5, 1.0, 2.0, 8.0)]
+    assert means[0] < 1e-3
+    assert all(a < b for a, b in zip(means, means[1:]))
+    assert means[-1] < np.log(len(tokenizer)) + 1e-9
+    assert (token_entropy(*args, temperature=0.0).entropy_sum == 0).all()
+    # A tiny nucleus keeps only the top token: a point mass.
+    assert pooled_entropy(token_entropy(*args, temperature=1.0, top_p=1e-6)) < 1e-9
+    assert pooled_entropy(token_entropy(*args, temperature=1.0, top_p=0.9)) < means[2]
+
+
+def test_entropy_matches_hand_computation(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    frame = token_entropy(model, tokenizer, PROMPTS[:1], COMPLETIONS[:1], ["stop"], temperature=0.7,
+                          batch_size=1)
+    vocab = tokenizer.get_vocab()
+    ids = [tokenizer.bos_token_id] + [vocab[c] for c in PROMPTS[0] + COMPLETIONS[0]]
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([ids])).logits[0].double() / 0.7
+    probs = torch.softmax(logits, -1)[len(PROMPTS[0]):]  # positions that produced tokens and eos
+    expected = -(probs * probs.log()).sum(-1)
+    assert frame.n_tokens.tolist() == [len(COMPLETIONS[0]) + 1] == [len(expected)]
+    assert frame.mean_entropy.iloc[0] == pytest.approx(expected.mean().item(), abs=1e-5)
+    batched = token_entropy(model, tokenizer, PROMPTS, COMPLETIONS, FINISH, temperature=0.7,
+                            batch_size=3)
+    assert batched.entropy_sum.iloc[0] == pytest.approx(frame.entropy_sum.iloc[0], abs=1e-5)
+
+
+def test_match_entropy_picks_the_closest_temperature():
+    grid = [0.6, 1.0, 1.2, 1.5]
+    table = pd.DataFrame({
+        "model": ["base"] * 4 + ["rl"] * 4 + ["rl2"] * 4,
+        "temperature": grid * 3,
+        "mean_entropy": [0.2, 0.5, 0.6, 0.8,  0.05, 0.2, 0.4, 0.6,  0.01, 0.02, 0.03, 0.04]})
+    out = match_entropy(table, {"rl": "base", "rl2": "base"}, reference_temperature=1.0)
+    rl = out[out.model == "rl"].iloc[0]
+    assert rl.base_entropy == 0.5 and rl.temperature == 1.2 and rl.entropy == 0.4
+    assert rl.entropy_gap == pytest.approx(-0.1)
+    assert rl.interpolated_temperature == pytest.approx(1.2 + 0.5 * 0.3)
+    rl2 = out[out.model == "rl2"].iloc[0]
+    assert rl2.temperature == 1.5 and np.isnan(rl2.interpolated_temperature)
+    by_benchmark = match_entropy(pd.concat([table.assign(benchmark="x"),
+                                            table.assign(benchmark="y")]),
+                                 {"rl": "base"}, 1.0, by=["benchmark"])
+    assert by_benchmark.benchmark.tolist() == ["x", "y"]
+    with pytest.raises(ValueError, match="no entropy for base"):
+        match_entropy(table, {"rl": "base"}, reference_temperature=0.8)
+
+
+# --- the C3 shift and its CI ------------------------------------------------------------------
+
+def planted_table(n_problems: int = 60, shift: float = 0.3, seed: int = 0) -> pd.DataFrame:
+    """Base scores RL answers ``shift`` nats/token worse per token, but the same at matched
+    length; both with problem-level noise shared by the pair (so pairing matters)."""
+    rng = np.random.default_rng(seed)
+    ids = [f"q-{i:03d}" for i in range(n_problems)]
+    difficulty = rng.normal(1.0, 0.5, n_problems)
+    noise = rng.normal(0, 0.05, n_problems)
+    rows = []
+    for name, per_token, matched in (("base", difficulty, difficulty),
+                                     ("rl", difficulty + shift + noise, difficulty + noise)):
+        rows.append(pd.DataFrame({"scorer": "base", "responses": name, "problem_id": ids,
+                                  "nll_per_token": per_token, "nll_matched_length": matched}))
+    return pd.concat(rows, ignore_index=True).sample(frac=1.0, random_state=1)  # order must not matter
+
+
+def test_perplexity_shift_recovers_a_planted_difference():
+    table = planted_table()
+    weights = bootstrap_weights(60, 2000, seed=7)
+    shift = perplexity_shift(table, "base", "rl", "base", weights).set_index("variant")
+    noise = planted_table(shift=0.0)
+    expected_noise = (noise[noise.responses == "rl"].sort_values("problem_id").nll_matched_length.to_numpy()
+                      - noise[noise.responses == "base"].sort_values("problem_id").nll_matched_length.to_numpy()).mean()
+    assert shift.loc["per_token", "value"] == pytest.approx(0.3 + expected_noise, abs=1e-12)
+    assert 0.25 < shift.loc["per_token", "ci_low"] < 0.3 < shift.loc["per_token", "ci_high"] < 0.35
+    assert shift.loc["matched_length", "ci_low"] < 0 < shift.loc["matched_length", "ci_high"]
+    assert (shift.n_problems == 60).all()
+    with pytest.raises(ValueError, match="weights shape"):
+        perplexity_shift(table, "base", "rl", "base", bootstrap_weights(59, 10, seed=0))
+    with pytest.raises(ValueError, match="no rows"):
+        perplexity_shift(table, "rl", "rl", "base", weights)
+
+
+# --- the figure ------------------------------------------------------------------------------
+
+def test_figure_has_a_panel_per_variant_and_benchmark(tmp_path):
+    parts = []
+    for benchmark in ("easy", "hard"):
+        table = planted_table(n_problems=10).assign(benchmark=benchmark, n_samples=4)
+        table["ppl_per_token"] = np.exp(table.nll_per_token)
+        table["ppl_matched_length"] = np.exp(table.nll_matched_length)
+        parts.append(table)
+    distributions = [("PPL_base(Y_base)", "base", "base"), ("PPL_base(Y_RL)", "base", "rl"),
+                     ("PPL_RL(Y_RL)", "rl", "rl"), ("PPL_base(Y_teacher)", "base", "teacher")]
+    fig = plot_perplexity_distributions(pd.concat(parts), distributions, "deep",
+                                        {"easy": "GSM8K", "hard": "AIME24"})
+    axes = fig.axes
+    assert len(axes) == 4 and axes[0].get_title() == "easy (GSM8K)"
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == [d[0] for d in distributions]
+    assert len(axes[0].patches) == 2  # the two distributions with rows; the others stay empty
+    path = tmp_path / "ppl.png"
+    save_figure(fig, str(path), dpi=50)
+    assert path.stat().st_size > 1000
