@@ -2,7 +2,7 @@ rule count_correct:
     """One per-problem counts table; every analysis reads counts, never samples."""
     input:
         code=code("grading"),
-        scored=scored_samples(evaluated_models()),
+        scored=scored_samples(all_evaluated_models()),
     output:
         counts="results/tables/counts.parquet",
     params:
@@ -29,11 +29,12 @@ rule register_models:
     """The model registry: id, family, role, parent, regime and a sha256 of each checkpoint."""
     input:
         code=code("registry"),
-        models=checkpoints_of(evaluated_models() + ["teacher"]),
+        models=checkpoints_of(list(MODELS)),
     output:
         registry="results/tables/models.csv",
     params:
-        rows=model_registry(evaluated_models() + ["teacher"]),
+        rows=model_registry(list(MODELS)),
+        folders=model_folders(list(MODELS)),
     log:
         "logs/register_models.log",
     conda:
@@ -50,6 +51,7 @@ use rule register_models as register_quick_models with:
         registry="results/quick/tables/models.csv",
     params:
         rows=model_registry(quick_models()),
+        folders=model_folders(quick_models()),
     log:
         "logs/register_quick_models.log",
 

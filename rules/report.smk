@@ -40,10 +40,24 @@ use rule plot_passk_curves as plot_passk_curves_quick with:
         "logs/plot_passk_curves_quick.log",
 
 
+def study_tables(wildcards):
+    """The study tables the claims report reads (C3-C6, C8), by name."""
+    tables = {}
+    if "algorithms" in STUDIES:
+        tables["algorithm_gap"] = "results/tables/sampling_efficiency_gap.csv"
+        tables["algorithm_pairs"] = "results/tables/algorithm_pairs.csv"
+    for name in ("coverage", "accuracy_histogram", "cot_validity"):
+        tables[name] = BOUNDARY_TABLES[name]
+    if "perplexity" in STUDIES:
+        tables["perplexity_shift"] = "results/tables/perplexity_shift.csv"
+    return tables
+
+
 rule write_claims_report:
     """Every claim C1-C8 as a number with a CI and a verdict (claims.md, claims.json)."""
     input:
-        code=code("report"),
+        unpack(study_tables),
+        code=code("report", "algorithm_study", "boundary_claims"),
         counts="results/tables/counts.parquet",
         registry="results/tables/models.csv",
     output:
@@ -53,6 +67,8 @@ rule write_claims_report:
         analysis=config["analysis"],
         benchmarks=config["benchmarks"],
         regimes=config["rl"]["regimes"],
+        studies=STUDIES,
+        algorithm_study=algorithm_study() if "algorithms" in STUDIES else {},
         seed=seed_for("bootstrap"),
     log:
         "logs/write_claims_report.log",
@@ -64,7 +80,7 @@ rule write_claims_report:
 
 use rule write_claims_report as write_claims_report_quick with:
     input:
-        code=code("report"),
+        code=code("report", "algorithm_study", "boundary_claims"),
         counts="results/quick/tables/counts.parquet",
         registry="results/quick/tables/models.csv",
     output:

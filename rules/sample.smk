@@ -3,11 +3,12 @@ rule sample_model:
     Raw completions and finish reasons are kept; nothing is graded here."""
     input:
         code=code("sampling"),
-        model="results/models/{model}",
+        model=model_input,
         benchmark="results/data/benchmarks/{benchmark}.parquet",
     output:
         samples="results/samples/{model}/{benchmark}/T{temperature}/shard{shard}.parquet",
     params:
+        subfolder=model_checkpoint_subfolder,
         sampling=config["sampling"],
         seed=sample_seed,
         device=DEVICE,

@@ -46,18 +46,20 @@ use rule pretrain_base as pretrain_teacher with:
 
 
 rule train_rl:
-    """RLVR from the base with TRL's GRPOTrainer and a verifiable reward, keeping
-    intermediate checkpoints for the training-length study."""
+    """RLVR from the base with one algorithm (TRL trainers and our extensions of them) and
+    a verifiable reward, keeping intermediate checkpoints for the training-length study.
+    A run is a regime, or a regime plus an algorithm or seed of a study."""
     input:
         code=code("rl"),
         base="results/models/{family}-base",
         prompts="results/data/rl_prompts.parquet",
     output:
-        model=directory("results/models/{family}-rl-{regime}"),
-        checkpoints=directory("results/checkpoints/{family}-rl-{regime}"),
-        history="results/training/{family}-rl-{regime}.csv",
+        model=directory("results/models/{family}-rl-{run}"),
+        checkpoints=directory("results/checkpoints/{family}-rl-{run}"),
+        history="results/training/{family}-rl-{run}.csv",
     params:
         rl=rl_settings,
+        checkpoint_steps=rl_checkpoint_steps,
         seed=rl_seed,
         device=DEVICE,
     threads: config["threads"]["train"]
@@ -66,9 +68,9 @@ rule train_rl:
         runtime=60,
         gpu=GPUS,
     log:
-        "logs/train_rl/{family}-{regime}.log",
+        "logs/train_rl/{family}-{run}.log",
     benchmark:
-        "benchmarks/train_rl/{family}-{regime}.tsv"
+        "benchmarks/train_rl/{family}-{run}.tsv"
     conda:
         "../envs/train.yaml"
     script:

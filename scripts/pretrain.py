@@ -10,6 +10,9 @@ from rlvr_boundary.workflow_io import log_to, write_csv
 log_to(snakemake.log[0])
 p = snakemake.params
 world = World.from_dict(json.loads(open(snakemake.input.world).read())) if p.noisy else None
+if world is not None and "corpus" in p.spec:
+    # A corpus-rarity variant: same world, its rare facts more (or less) often right.
+    world = world.with_rare_wrong_rates(*p.spec["corpus"]["rare_wrong_rate"])
 model, tokenizer, history = pretrain(pd.read_parquet(snakemake.input.train), p.spec["architecture"],
                                      p.spec["pretrain"], world, p.max_positions, p.seed,
                                      snakemake.threads, p.device)

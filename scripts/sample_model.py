@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -12,7 +14,8 @@ benchmark = pd.read_parquet(snakemake.input.benchmark)
 # Shard s of S takes a contiguous range of problems.
 shard = np.array_split(np.arange(len(benchmark)), p.sampling["shards"])[int(w.shard)]
 problems = benchmark.iloc[shard]
-model, tokenizer = load_checkpoint(snakemake.input.model, p.device)
+# An intermediate checkpoint lives in a subfolder of its run's checkpoint folder.
+model, tokenizer = load_checkpoint(os.path.join(snakemake.input.model, p.subfolder), p.device)
 log.info("%s on %s shard %s: %d problems x n=%d at T=%s", w.model, w.benchmark, w.shard,
          len(problems), p.sampling["n"], w.temperature)
 samples = sample_completions(model, tokenizer, problems.prompt.tolist(), p.sampling["n"],

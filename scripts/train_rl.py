@@ -17,10 +17,8 @@ if settings["steps"] == 0:
     os.makedirs(snakemake.output.checkpoints, exist_ok=True)
 else:
     prompts = pd.read_parquet(snakemake.input.prompts).prompt.head(settings["prompts"]).tolist()
-    checkpoint_steps = sorted({max(1, round(f * settings["steps"]))
-                               for f in settings["checkpoint_fractions"]})
     model, tokenizer, history = train_rl(snakemake.input.base, prompts, settings, p.seed,
                                          snakemake.threads, snakemake.output.checkpoints,
-                                         checkpoint_steps, p.device)
+                                         p.checkpoint_steps, p.device)
 write_csv(history, snakemake.output.history)
 save_checkpoint(model, tokenizer, snakemake.output.model)

@@ -1,15 +1,36 @@
 import pandas as pd
 
-from rlvr_boundary.report import claim_rows, render_markdown
+from rlvr_boundary.algorithm_study import c6_rows
+from rlvr_boundary.boundary_claims import boundary_claim_rows, c3_perplexity_rows
+from rlvr_boundary.claims import evaluate_claims
+from rlvr_boundary.report import assemble_claims, render_markdown
 from rlvr_boundary.workflow_io import log_to, write_json, write_text
 
 log_to(snakemake.log[0])
-p = snakemake.params
-settings = {"metric": p.analysis["claim_metric"], "temperature": p.analysis["claim_temperature"],
-            "n_resamples": p.analysis["bootstrap_resamples"], "seed": p.seed,
-            "ci_level": p.analysis["ci_level"]}
-rows = claim_rows(pd.read_parquet(snakemake.input.counts),
-                  pd.read_csv(snakemake.input.registry, keep_default_na=False), settings)
+p, given = snakemake.params, snakemake.input.keys()
+a = p.analysis
+settings = {"metric": a["claim_metric"], "temperature": a["claim_temperature"],
+            "n_resamples": a["bootstrap_resamples"], "seed": p.seed, "ci_level": a["ci_level"]}
+registry = pd.read_csv(snakemake.input.registry, keep_default_na=False)
+rows = evaluate_claims(pd.read_parquet(snakemake.input.counts), registry, settings)
+study_rows = []
+if "algorithm_gap" in given:
+    study = p.algorithm_study
+    study_rows += c6_rows(pd.read_csv(snakemake.input.algorithm_gap),
+                          pd.read_csv(snakemake.input.algorithm_pairs), study["family"],
+                          study["regime"], study["margin"], study["threshold"], settings["metric"])
+if "coverage" in given:
+    thresholds = a["boundary"]
+    perplexity_rows = (c3_perplexity_rows(pd.read_csv(snakemake.input.perplexity_shift), registry,
+                                          settings["metric"], thresholds["perplexity_margin"])
+                       if "perplexity_shift" in given else [])
+    study_rows += boundary_claim_rows(
+        pd.read_csv(snakemake.input.coverage), pd.read_csv(snakemake.input.accuracy_histogram),
+        pd.read_csv(snakemake.input.cot_validity), registry, rows, settings["metric"],
+        support_share=thresholds["support_share"], expansion_margin=thresholds["expansion_margin"],
+        majority=thresholds["cot_majority"], level=settings["ci_level"],
+        c3_other_tests=perplexity_rows)
+rows = assemble_claims(rows, study_rows)
 labels = {name: spec.get("analog", "") for name, spec in p.benchmarks.items()}
 write_json(rows, snakemake.output.json)
 write_text(render_markdown(rows, settings, labels, p.regimes), snakemake.output.markdown)

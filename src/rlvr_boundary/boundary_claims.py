@@ -116,6 +116,33 @@ def c3_coverage_rows(coverage: pd.DataFrame, registry: pd.DataFrame, metric: str
     return _with_aggregates("C3", metric, scoped, f"/{COVERAGE_TEST}")
 
 
+PERPLEXITY_TEST = "test=perplexity"
+
+
+def c3_perplexity_rows(shift: pd.DataFrame, registry: pd.DataFrame, metric: str,
+                       margin: float = 0.1, variant: str = "matched_length") -> list[dict]:
+    """C3's perplexity test: mean log PPL_base(Y_RL) - log PPL_base(Y_base) over problems.
+
+    At most ``margin`` (nats per token; CI high below it) the RL model's responses are as
+    likely under the base as the base's own -> holds; CI low above it -> does not hold.
+    The verdict uses the matched-length variant (per-token perplexity is confounded by
+    length); the per-token number is in the evidence.
+    """
+    chosen = shift[shift.variant == variant]
+    per_token = shift[shift.variant == "per_token"].set_index(["model", "benchmark"])
+    scoped = []
+    for regime, scope, r in _scoped(registry, chosen, "model"):
+        other = per_token.loc[(r["model"], r["benchmark"])]
+        evidence = (f"log PPL_base(Y_RL) - log PPL_base(Y_base), {variant.replace('_', ' ')}: "
+                    f"{r['value']:+.3f}; per token {other['value']:+.3f} "
+                    f"[{other['ci_low']:+.3f}, {other['ci_high']:+.3f}]; margin {margin:g} nats; "
+                    f"{int(r['n_problems'])} problems")
+        scoped.append((regime, _row(
+            "C3", f"{scope}/{PERPLEXITY_TEST}", metric, _clean(r["value"]), _clean(r["ci_low"]),
+            _clean(r["ci_high"]), verdict_below(r["ci_low"], r["ci_high"], margin), evidence)))
+    return _with_aggregates("C3", metric, scoped, f"/{PERPLEXITY_TEST}")
+
+
 def _scope_field(scope: str, name: str):
     for part in scope.split("/"):
         key, _, value = part.partition("=")
@@ -239,7 +266,7 @@ def boundary_claim_rows(coverage: pd.DataFrame, histogram: pd.DataFrame, cot: pd
     returned too), C4, C5 and C8."""
     c3 = c3_coverage_rows(coverage, registry, metric, support_share, level)
     c3_tests = [r for r in c3 if _scope_field(r["scope"], "benchmark") is not None]
-    c3_tests += list(c3_other_tests)
+    c3_tests += [r for r in c3_other_tests if _scope_field(r["scope"], "benchmark") is not None]
     c4 = c4_rows(coverage, histogram, registry, metric, expansion_margin, level)
     c5 = c5_rows(cot, registry, majority, level)
     return (c3 + list(c3_other_tests) + c3_aggregate_rows(c3_tests, metric) + c4 + c5

@@ -192,6 +192,8 @@ def _pairs(models: pd.DataFrame, role: str):
     When several models share a family and regime (checkpoints, algorithms) the
     model id is added to the scope so every row stays distinguishable.
     """
+    if "study" in models:  # study models (algorithms, seeds, ...) have claims of their own
+        models = models[models["study"].fillna("") == ""]
     chosen = models[models["role"] == role].sort_values(["family", "regime", "model"])
     group_sizes = chosen.groupby(["family", "regime"], dropna=False)["model"].transform("size")
     for (_, m), size in zip(chosen.iterrows(), group_sizes):

@@ -5,6 +5,9 @@ Each error names the config key, so a bad value fails before any job starts.
 
 from __future__ import annotations
 
+from .study_plan import checkpoint_steps, reserved_run_suffix
+
+
 # Token counts of the tiny world's text (one character = one token):
 # prompt "d(op d)*depth=" plus bos; completion "(op d = d)*depth | d" plus eos.
 def prompt_tokens(depth: int) -> int:
@@ -60,6 +63,9 @@ def check_config(config: dict) -> None:
         _check(config["sampling"]["shards"] <= bench["problems"], "sampling.shards",
                f"more shards than the {bench['problems']} problems of benchmark {name}")
 
+    check_algorithms(config["rl"])
+    check_studies(config)
+
     context = config["world"]["max_positions"]
     deepest = max(d for split in [*config["benchmarks"].values(), config["data"]["train"]]
                   for d in split["depths"])
@@ -69,3 +75,44 @@ def check_config(config: dict) -> None:
         _check(prompt_tokens(deepest) + budget <= context, key,
                f"prompt ({prompt_tokens(deepest)} tokens at depth {deepest}) + {budget} new tokens "
                f"exceeds the models' context world.max_positions={context}")
+
+
+def check_algorithms(rl: dict) -> None:
+    algorithms = rl.get("algorithms", {})
+    _check(rl.get("algorithm", "grpo") in algorithms, "rl.algorithm",
+           f"{rl.get('algorithm')!r} is not one of rl.algorithms {sorted(algorithms)}")
+    for name in algorithms:
+        _check(not reserved_run_suffix(name), f"rl.algorithms.{name}",
+               "names like seed1 or step10 are reserved for seed and checkpoint models")
+
+
+def _check_names(values, known, key: str, what: str) -> None:
+    for value in values:
+        _check(value in known, key, f"{value!r} is not one of {what} {sorted(known)}")
+
+
+def check_studies(config: dict) -> None:
+    """Every family, regime, algorithm and benchmark a study names exists."""
+    plan = config.get("studies") or {}
+    families, regimes = config["families"], config["rl"]["regimes"]
+    benchmarks = config["benchmarks"]
+    for name, study in plan.items():
+        if "family" in study:
+            _check_names([study["family"]], families, f"studies.{name}.family", "families")
+        if "regime" in study:
+            _check_names([study["regime"]], regimes, f"studies.{name}.regime", "rl.regimes")
+        _check_names(study.get("regimes", []), regimes, f"studies.{name}.regimes", "rl.regimes")
+        _check_names(study.get("benchmarks", []), benchmarks, f"studies.{name}.benchmarks",
+                     "benchmarks")
+    if "algorithms" in plan:
+        _check_names(plan["algorithms"]["algorithms"], config["rl"]["algorithms"],
+                     "studies.algorithms.algorithms", "rl.algorithms")
+    if "training_length" in plan:
+        regime = plan["training_length"]["regime"]
+        _check(bool(checkpoint_steps(config, regime)), "studies.training_length",
+               f"regime {regime!r} keeps no intermediate checkpoints (rl.checkpoint_fractions)")
+    if "corpus_rarity" in plan:
+        for variant in plan["corpus_rarity"]["variants"]:
+            derived = f"{plan['corpus_rarity']['family']}_{variant}"
+            _check(derived not in families, f"studies.corpus_rarity.variants.{variant}",
+                   f"the derived family {derived!r} clashes with a family of that name")

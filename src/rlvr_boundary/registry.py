@@ -6,8 +6,8 @@ import pandas as pd
 
 from .workflow_io import sha256_tree
 
-REGISTRY_COLUMNS = ["model", "family", "role", "parent", "algorithm", "step", "regime", "source",
-                    "revision_or_sha256"]
+REGISTRY_COLUMNS = ["model", "family", "role", "parent", "algorithm", "step", "regime", "study",
+                    "rl_seed", "checkpoint_of", "source", "revision_or_sha256"]
 ROLES = ("base", "rl", "distilled", "teacher", "imported")
 
 
@@ -20,4 +20,6 @@ def registry_table(rows: list[dict], folders: list[str]) -> pd.DataFrame:
     if unknown:
         raise ValueError(f"unknown model roles {sorted(unknown)}")
     frame["step"] = frame["step"].astype("Int64")
-    return frame.fillna({"family": "", "parent": "", "algorithm": "", "regime": ""})
+    frame["rl_seed"] = frame["rl_seed"].fillna(0).astype(int)
+    return frame.fillna({"family": "", "parent": "", "algorithm": "", "regime": "", "study": "",
+                         "checkpoint_of": ""})

@@ -11,13 +11,32 @@ CLAIM_FIELDS = ["id", "scope", "statement", "metric", "value", "ci_low", "ci_hig
 SOURCES = {
     "C1": "results/tables/passk.csv (k=1); results/figures/passk_curves_*",
     "C2": "results/tables/passk.csv (k=n); results/figures/passk_curves_*",
+    "C3": "results/tables/coverage.csv (test=coverage), perplexity.csv (test=perplexity); "
+    "results/figures/coverage, perplexity_*",
+    "C4": "results/tables/coverage.csv, coverage_problems.csv, accuracy_histogram.csv; "
+    "results/figures/coverage, accuracy_histograms_*",
+    "C5": "results/tables/cot_validity.csv; results/figures/cot_validity",
+    "C8": "derived from C1 and C4 (per regime) and C7 (overall)",
+    "C6": "results/tables/sampling_efficiency_gap.csv, algorithm_pairs.csv, training_length.csv; "
+    "results/figures/passk_curves_algorithms, training_curves_algorithms, training_length",
     "C7": "results/tables/passk.csv (k=n); results/figures/passk_curves_*",
 }
 
 
-def claim_rows(counts: pd.DataFrame, registry: pd.DataFrame, settings: dict) -> list[dict]:
-    rows = [{field: row.get(field) for field in CLAIM_FIELDS}
-            for row in evaluate_claims(counts, registry, settings)]
+def claim_rows(counts: pd.DataFrame, registry: pd.DataFrame, settings: dict,
+               study_rows: list[dict] = ()) -> list[dict]:
+    """C1, C2, C7 from the counts, with the studies' claims (see assemble_claims)."""
+    return assemble_claims(evaluate_claims(counts, registry, settings), study_rows)
+
+
+def assemble_claims(rows: list[dict], study_rows: list[dict] = ()) -> list[dict]:
+    """claims.evaluate_claims rows; claims computed by the studies (``study_rows``) replace
+    their 'not computed' placeholder; checked and in claim order."""
+    computed = {row["id"] for row in study_rows}
+    rows = [row for row in rows if row["id"] not in computed] + list(study_rows)
+    order = list(STATEMENTS)
+    rows = sorted(rows, key=lambda row: order.index(row["id"]))  # stable within a claim
+    rows = [{field: row.get(field) for field in CLAIM_FIELDS} for row in rows]
     for row in rows:
         assert row["verdict"] in VERDICTS, row
     missing = set(STATEMENTS) - {row["id"] for row in rows if row["scope"] == "overall"}

@@ -138,6 +138,21 @@ class World:
         return cls(tuple(data["rare_wrong_value"]), tuple(data["rare_wrong_rate"]),
                    float(data["step_error_rate"]))
 
+    def with_rare_wrong_rates(self, low: float, high: float) -> "World":
+        """The same rare facts and wrong values, with their rates mapped linearly from
+        this world's range onto [low, high] - so only how rare the right value is changes."""
+        rare = [r for v, r in zip(self.rare_wrong_value, self.rare_wrong_rate) if v >= 0]
+        old_low, old_high = (min(rare), max(rare)) if rare else (0.0, 0.0)
+        span = old_high - old_low
+
+        def mapped(rate: float) -> float:
+            share = (rate - old_low) / span if span > 0 else 0.5
+            return low + share * (high - low)
+
+        rates = tuple(mapped(r) if v >= 0 else 0.0
+                      for v, r in zip(self.rare_wrong_value, self.rare_wrong_rate))
+        return World(self.rare_wrong_value, rates, self.step_error_rate)
+
     def noisy_completion(self, problem: Problem, rng: np.random.Generator) -> str:
         """One corpus trace for ``problem``: right most of the time, wrong in the world's ways."""
         values, value = [], problem.start

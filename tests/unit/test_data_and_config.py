@@ -62,6 +62,13 @@ def test_default_config_passes_checks():
     (lambda c: c["rl"]["regimes"]["broad"].update(prompts=10**6), "rl.regimes.broad.prompts"),
     (lambda c: c["sampling"].update(max_new_tokens=60), "sampling.max_new_tokens"),
     (lambda c: c["analysis"].update(claim_metric="answer", metrics=["trace"]), "analysis.claim_metric"),
+    (lambda c: c["rl"].update(algorithm="ppo2"), "rl.algorithm"),
+    (lambda c: c["rl"]["algorithms"].update(seed2={"trainer": "grpo"}), "rl.algorithms.seed2"),
+    (lambda c: c["studies"]["algorithms"].update(family="nope"), "studies.algorithms.family"),
+    (lambda c: c["studies"]["algorithms"]["algorithms"].append("sac"), "studies.algorithms.algorithms"),
+    (lambda c: c["studies"]["seeds"].update(regime="nope"), "studies.seeds.regime"),
+    (lambda c: c["studies"]["temperatures"].update(benchmarks=["gsm8k"]), "studies.temperatures.benchmarks"),
+    (lambda c: c["rl"].update(checkpoint_fractions=[]), "studies.training_length"),
 ])
 def test_config_checks_name_the_key(edit, key):
     config = copy.deepcopy(_default_config())

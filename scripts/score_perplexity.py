@@ -1,0 +1,22 @@
+import pandas as pd
+
+from rlvr_boundary.perplexity import perplexity_table
+from rlvr_boundary.workflow_io import log_to, write_csv
+
+log = log_to(snakemake.log[0])
+p, w = snakemake.params, snakemake.wildcards
+base, rl, teacher = p.models["base"], p.models["rl"], p.models["teacher"]
+responded = [base, *rl, teacher]
+# Files come in the order the rule lists them: scorers; responses by model then benchmark.
+scorers = dict(zip([base, *rl], snakemake.input.scorers))
+responses = iter(snakemake.input.responses)
+by_model = {m: {b: next(responses) for b in p.benchmarks} for m in responded}
+pairs = [(base, base), (base, teacher)] + [pair for m in rl for pair in ((base, m), (m, m))]
+tables = []
+for benchmark, problems_path in zip(p.benchmarks, snakemake.input.benchmarks):
+    log.info("%s: scoring %d response sets with %d models", benchmark, len(responded), len(scorers))
+    table = perplexity_table(scorers, {m: pd.read_parquet(by_model[m][benchmark]) for m in responded},
+                             pairs, pd.read_parquet(problems_path), p.study["samples_per_problem"],
+                             p.study["batch_size"], p.device)
+    tables.append(table.assign(family=w.family, benchmark=benchmark))
+write_csv(pd.concat(tables, ignore_index=True), snakemake.output.table)
