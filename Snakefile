@@ -6,6 +6,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+report: "report/workflow.rst"
+
+
 # The default study, unless the user names a config of their own: merging both would
 # let default jobs leak into a self-contained configuration (tests, paper scale).
 if not workflow.overwrite_configfiles:

@@ -1,40 +1,6 @@
 # The six-algorithm study (claim C6) and the training-length study.
 
 
-def algorithm_study():
-    """Algorithm name -> model id, with the base, for studies.algorithms."""
-    study = STUDIES["algorithms"]
-    run = f"{study['family']}-rl-{study['regime']}"
-    models = {a: run if a == config["rl"]["algorithm"] else f"{run}-{a}" for a in study["algorithms"]}
-    return dict(models=models, base=f"{study['family']}-base", family=study["family"],
-                regime=study["regime"], margin=study["alike_margin"],
-                threshold=study["far_threshold"])
-
-
-def training_length_study():
-    """Checkpoint model id -> step, the final model included, for studies.training_length."""
-    study = STUDIES["training_length"]
-    run = f"{study['family']}-rl-{study['regime']}"
-    steps = {m: s.step for m, s in MODELS.items() if s.checkpoint_of == run}
-    return dict(checkpoints={**steps, run: MODELS[run].step}, base=f"{study['family']}-base",
-                run=run)
-
-
-def algorithm_outputs():
-    outputs = []
-    if "algorithms" in STUDIES:
-        outputs += ["results/tables/sampling_efficiency_gap.csv", "results/tables/algorithm_pairs.csv"]
-        outputs += figures("results/figures", "passk_curves_algorithms", "training_curves_algorithms")
-    if "training_length" in STUDIES:
-        outputs += ["results/tables/training_length.csv"]
-        outputs += figures("results/figures", "training_length")
-    return outputs
-
-
-def algorithm_histories():
-    return [f"results/training/{m}.csv" for m in algorithm_study()["models"].values()]
-
-
 if "algorithms" in STUDIES:
 
     rule estimate_sampling_efficiency_gap:
@@ -64,8 +30,10 @@ if "algorithms" in STUDIES:
             passk="results/tables/passk.csv",
             histories=algorithm_histories(),
         output:
-            curves=figures("results/figures", "passk_curves_algorithms"),
-            training=figures("results/figures", "training_curves_algorithms"),
+            curves=reported(figures("results/figures", "passk_curves_algorithms"), "algorithms",
+                            "2. RL algorithms (C6)"),
+            training=reported(figures("results/figures", "training_curves_algorithms"),
+                              "algorithms", "2. RL algorithms (C6)"),
         params:
             study=algorithm_study(),
             plots=config["plots"],
@@ -88,7 +56,8 @@ if "training_length" in STUDIES:
             counts="results/tables/counts.parquet",
         output:
             table="results/tables/training_length.csv",
-            figure=figures("results/figures", "training_length"),
+            figure=reported(figures("results/figures", "training_length"), "training_length",
+                            "2. RL algorithms (C6)"),
         params:
             study=training_length_study(),
             analysis=config["analysis"],

@@ -1,27 +1,6 @@
 # Boundary analyses (claims C3-C5, C8): solvable sets, per-problem accuracy, chains of
 # thought, the regimes sweep and the crossover's spread across RL seeds.
 
-BOUNDARY_TABLES = {
-    name: f"results/tables/{name}.csv"
-    for name in ("coverage", "coverage_problems", "accuracy_histogram", "cot_validity", "regimes",
-                 "crossover_seeds", "crossover_spread")
-}
-
-
-def boundary_figures():
-    names = ["coverage", "cot_validity", "regime_gap", "crossover_spread"]
-    names += [f"accuracy_histograms_{family}" for family in FAMILIES]
-    return figures("results/figures", *names)
-
-
-def seed_study_runs():
-    """The models of the seed study, the main model (seed index 0) included."""
-    study = STUDIES.get("seeds")
-    if not study:
-        return []
-    run = f"{study['family']}-rl-{study['regime']}"
-    return [run] + [m for m, spec in MODELS.items() if spec.study == "seeds"]
-
 
 rule analyze_boundary:
     """Who solves what at k = n (Tables 4-5 analog), per-problem accuracy histograms
@@ -32,7 +11,7 @@ rule analyze_boundary:
         registry="results/tables/models.csv",
     output:
         **BOUNDARY_TABLES,
-        figures=boundary_figures(),
+        figures=reported(boundary_figures(), "boundary", "3. Boundary (C3, C4, C5)"),
     params:
         analysis=config["analysis"],
         regime_prompts={name: spec["prompts"] for name, spec in config["rl"]["regimes"].items()},
@@ -49,63 +28,6 @@ rule analyze_boundary:
 
 
 # --- perplexity (C3) and the temperature study --------------------------------------
-
-
-def perplexity_models(family):
-    """The scorers and response sets of one family: its base, its main RL models, and the
-    teacher's responses."""
-    rl = [m for m in rl_models() if MODELS[m].family == family]
-    return dict(base=f"{family}-base", rl=rl, teacher="teacher")
-
-
-def family_perplexity_models(wildcards):
-    return perplexity_models(wildcards.family)
-
-
-def perplexity_inputs(wildcards):
-    models = perplexity_models(wildcards.family)
-    responded = [models["base"], *models["rl"], models["teacher"]]
-    return dict(
-        code=code("perplexity"),
-        scorers=checkpoints_of([models["base"], *models["rl"]]),
-        responses=[f"results/scored/{m}/{b}/T{CLAIM_TEMPERATURE}.parquet"
-                   for m in responded for b in BENCHMARKS],
-        benchmarks=expand("results/data/benchmarks/{benchmark}.parquet", benchmark=BENCHMARKS),
-    )
-
-
-def temperature_study():
-    study = STUDIES["temperatures"]
-    chosen = [m for m in evaluated_models() if MODELS[m].role == "base"
-              or (MODELS[m].role == "rl" and MODELS[m].regime in study["regimes"])]
-    temperatures = sorted({float(CLAIM_TEMPERATURE), *map(float, study["values"])})
-    return dict(models=chosen, temperatures=temperatures,
-                benchmarks=study_benchmarks(config, "temperatures"),
-                base_of={m: MODELS[m].parent for m in chosen if MODELS[m].role == "rl"})
-
-
-def entropy_inputs(wildcards):
-    study = temperature_study()
-    models = [m for m in study["models"] if MODELS[m].family == wildcards.family]
-    return dict(
-        code=code("perplexity"),
-        models=checkpoints_of(models),
-        samples=[f"results/scored/{m}/{b}/T{float(t)}.parquet"
-                 for m in models for b in study["benchmarks"] for t in study["temperatures"]],
-        benchmarks=expand("results/data/benchmarks/{benchmark}.parquet",
-                          benchmark=study["benchmarks"]),
-    )
-
-
-def scoring_outputs():
-    outputs = []
-    if "perplexity" in STUDIES:
-        outputs += ["results/tables/perplexity_shift.csv"]
-        outputs += figures("results/figures", *[f"perplexity_{f}" for f in FAMILIES])
-    if "temperatures" in STUDIES:
-        outputs += ["results/tables/temperature_study.csv"]
-        outputs += figures("results/figures", *[f"passk_temperatures_{f}" for f in FAMILIES])
-    return outputs
 
 
 if "perplexity" in STUDIES:
@@ -145,7 +67,8 @@ if "perplexity" in STUDIES:
             tables=expand("results/tables/perplexity/{family}.csv", family=FAMILIES),
         output:
             shift="results/tables/perplexity_shift.csv",
-            figures=figures("results/figures", *[f"perplexity_{f}" for f in FAMILIES]),
+            figures=reported(figures("results/figures", *[f"perplexity_{f}" for f in FAMILIES]),
+                             "perplexity", "3. Boundary (C3, C4, C5)"),
         params:
             models={family: perplexity_models(family) for family in FAMILIES},
             analysis=config["analysis"],
@@ -196,7 +119,8 @@ if "temperatures" in STUDIES:
             entropy=expand("results/tables/entropy/{family}.csv", family=FAMILIES),
         output:
             table="results/tables/temperature_study.csv",
-            figures=figures("results/figures", *[f"passk_temperatures_{f}" for f in FAMILIES]),
+            figures=reported(figures("results/figures", *[f"passk_temperatures_{f}" for f in FAMILIES]),
+                             "temperature", "4. Temperature"),
         params:
             study=temperature_study(),
             families=FAMILIES,

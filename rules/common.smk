@@ -130,6 +130,13 @@ def figures(folder, *names):
     return expand("{folder}/{name}.{ext}", folder=folder, name=names, ext=config["plots"]["formats"])
 
 
+def reported(paths, caption, category, subcategory=None):
+    """Mark the browsable figures (png, svg) for `snakemake --report`; pdfs stay files."""
+    return [report(p, caption=f"../report/captions/{caption}.rst", category=category,
+                   subcategory=subcategory)
+            if p.endswith((".png", ".svg")) else p for p in paths]
+
+
 def model_registry(models):
     """Rows of models.csv that the config alone determines (hashes are added later)."""
     return [MODELS[m].row() for m in models]
@@ -218,3 +225,137 @@ def all_seeds():
             seeds[f"sample/{model}/{benchmark}/{temperature}/{shard}"] = seed_for(
                 "sample", model, benchmark, temperature, shard)
     return seeds
+
+
+# --- the studies (algorithms.smk, boundary.smk, report.smk) ---------------------------
+
+
+def algorithm_study():
+    """Algorithm name -> model id, with the base, for studies.algorithms."""
+    study = STUDIES["algorithms"]
+    run = f"{study['family']}-rl-{study['regime']}"
+    models = {a: run if a == config["rl"]["algorithm"] else f"{run}-{a}" for a in study["algorithms"]}
+    return dict(models=models, base=f"{study['family']}-base", family=study["family"],
+                regime=study["regime"], margin=study["alike_margin"],
+                threshold=study["far_threshold"])
+
+
+def training_length_study():
+    """Checkpoint model id -> step, the final model included, for studies.training_length."""
+    study = STUDIES["training_length"]
+    run = f"{study['family']}-rl-{study['regime']}"
+    steps = {m: s.step for m, s in MODELS.items() if s.checkpoint_of == run}
+    return dict(checkpoints={**steps, run: MODELS[run].step}, base=f"{study['family']}-base",
+                run=run)
+
+
+def algorithm_outputs():
+    outputs = []
+    if "algorithms" in STUDIES:
+        outputs += ["results/tables/sampling_efficiency_gap.csv", "results/tables/algorithm_pairs.csv"]
+        outputs += figures("results/figures", "passk_curves_algorithms", "training_curves_algorithms")
+    if "training_length" in STUDIES:
+        outputs += ["results/tables/training_length.csv"]
+        outputs += figures("results/figures", "training_length")
+    return outputs
+
+
+def algorithm_histories():
+    return [f"results/training/{m}.csv" for m in algorithm_study()["models"].values()]
+
+
+BOUNDARY_TABLES = {
+    name: f"results/tables/{name}.csv"
+    for name in ("coverage", "coverage_problems", "accuracy_histogram", "cot_validity", "regimes",
+                 "crossover_seeds", "crossover_spread")
+}
+
+
+def boundary_figures():
+    names = ["coverage", "cot_validity", "regime_gap", "crossover_spread"]
+    names += [f"accuracy_histograms_{family}" for family in FAMILIES]
+    return figures("results/figures", *names)
+
+
+def seed_study_runs():
+    """The models of the seed study, the main model (seed index 0) included."""
+    study = STUDIES.get("seeds")
+    if not study:
+        return []
+    run = f"{study['family']}-rl-{study['regime']}"
+    return [run] + [m for m, spec in MODELS.items() if spec.study == "seeds"]
+
+
+def perplexity_models(family):
+    """The scorers and response sets of one family: its base, its main RL models, and the
+    teacher's responses."""
+    rl = [m for m in rl_models() if MODELS[m].family == family]
+    return dict(base=f"{family}-base", rl=rl, teacher="teacher")
+
+
+def family_perplexity_models(wildcards):
+    return perplexity_models(wildcards.family)
+
+
+def perplexity_inputs(wildcards):
+    models = perplexity_models(wildcards.family)
+    responded = [models["base"], *models["rl"], models["teacher"]]
+    return dict(
+        code=code("perplexity"),
+        scorers=checkpoints_of([models["base"], *models["rl"]]),
+        responses=[f"results/scored/{m}/{b}/T{CLAIM_TEMPERATURE}.parquet"
+                   for m in responded for b in BENCHMARKS],
+        benchmarks=expand("results/data/benchmarks/{benchmark}.parquet", benchmark=BENCHMARKS),
+    )
+
+
+def temperature_study():
+    study = STUDIES["temperatures"]
+    chosen = [m for m in evaluated_models() if MODELS[m].role == "base"
+              or (MODELS[m].role == "rl" and MODELS[m].regime in study["regimes"])]
+    temperatures = sorted({float(CLAIM_TEMPERATURE), *map(float, study["values"])})
+    return dict(models=chosen, temperatures=temperatures,
+                benchmarks=study_benchmarks(config, "temperatures"),
+                base_of={m: MODELS[m].parent for m in chosen if MODELS[m].role == "rl"})
+
+
+def entropy_inputs(wildcards):
+    study = temperature_study()
+    models = [m for m in study["models"] if MODELS[m].family == wildcards.family]
+    return dict(
+        code=code("perplexity"),
+        models=checkpoints_of(models),
+        samples=[f"results/scored/{m}/{b}/T{float(t)}.parquet"
+                 for m in models for b in study["benchmarks"] for t in study["temperatures"]],
+        benchmarks=expand("results/data/benchmarks/{benchmark}.parquet",
+                          benchmark=study["benchmarks"]),
+    )
+
+
+def scoring_outputs():
+    outputs = []
+    if "perplexity" in STUDIES:
+        outputs += ["results/tables/perplexity_shift.csv"]
+        outputs += figures("results/figures", *[f"perplexity_{f}" for f in FAMILIES])
+    if "temperatures" in STUDIES:
+        outputs += ["results/tables/temperature_study.csv"]
+        outputs += figures("results/figures", *[f"passk_temperatures_{f}" for f in FAMILIES])
+    return outputs
+
+
+def study_tables(wildcards):
+    """The study tables the claims report reads (C3-C6, C8), by name."""
+    tables = {}
+    if "algorithms" in STUDIES:
+        tables["algorithm_gap"] = "results/tables/sampling_efficiency_gap.csv"
+        tables["algorithm_pairs"] = "results/tables/algorithm_pairs.csv"
+    if "training_length" in STUDIES:
+        tables["training_length"] = "results/tables/training_length.csv"
+    for name in ("coverage", "accuracy_histogram", "cot_validity", "regimes", "crossover_seeds",
+                 "crossover_spread"):
+        tables[name] = BOUNDARY_TABLES[name]
+    if "perplexity" in STUDIES:
+        tables["perplexity_shift"] = "results/tables/perplexity_shift.csv"
+    if "temperatures" in STUDIES:
+        tables["temperature_study"] = "results/tables/temperature_study.csv"
+    return tables

@@ -14,7 +14,7 @@ rule plot_passk_curves:
         passk="results/tables/passk.csv",
         registry="results/tables/models.csv",
     output:
-        figures=passk_figures("results/figures"),
+        figures=reported(passk_figures("results/figures"), "passk_curves", "1. pass@k (C1, C2, C7)"),
     params:
         plots=config["plots"],
         families=FAMILIES,
@@ -40,28 +40,16 @@ use rule plot_passk_curves as plot_passk_curves_quick with:
         "logs/plot_passk_curves_quick.log",
 
 
-def study_tables(wildcards):
-    """The study tables the claims report reads (C3-C6, C8), by name."""
-    tables = {}
-    if "algorithms" in STUDIES:
-        tables["algorithm_gap"] = "results/tables/sampling_efficiency_gap.csv"
-        tables["algorithm_pairs"] = "results/tables/algorithm_pairs.csv"
-    for name in ("coverage", "accuracy_histogram", "cot_validity"):
-        tables[name] = BOUNDARY_TABLES[name]
-    if "perplexity" in STUDIES:
-        tables["perplexity_shift"] = "results/tables/perplexity_shift.csv"
-    return tables
-
-
 rule write_claims_report:
     """Every claim C1-C8 as a number with a CI and a verdict (claims.md, claims.json)."""
     input:
         unpack(study_tables),
-        code=code("report", "algorithm_study", "boundary_claims"),
+        code=code("report", "report_sections", "algorithm_study", "boundary_claims"),
         counts="results/tables/counts.parquet",
         registry="results/tables/models.csv",
     output:
-        markdown="results/report/claims.md",
+        markdown=report("results/report/claims.md", caption="../report/captions/claims.rst",
+                        category="0. Claims"),
         json="results/report/claims.json",
     params:
         analysis=config["analysis"],
@@ -80,7 +68,7 @@ rule write_claims_report:
 
 use rule write_claims_report as write_claims_report_quick with:
     input:
-        code=code("report", "algorithm_study", "boundary_claims"),
+        code=code("report", "report_sections", "algorithm_study", "boundary_claims"),
         counts="results/quick/tables/counts.parquet",
         registry="results/quick/tables/models.csv",
     output:

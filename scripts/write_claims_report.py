@@ -4,6 +4,13 @@ from rlvr_boundary.algorithm_study import c6_rows
 from rlvr_boundary.boundary_claims import boundary_claim_rows, c3_perplexity_rows
 from rlvr_boundary.claims import evaluate_claims
 from rlvr_boundary.report import assemble_claims, render_markdown
+from rlvr_boundary.report_sections import (
+    algorithms_section,
+    regimes_section,
+    seeds_section,
+    temperature_section,
+    training_length_section,
+)
 from rlvr_boundary.workflow_io import log_to, write_json, write_text
 
 log_to(snakemake.log[0])
@@ -31,6 +38,19 @@ if "coverage" in given:
         majority=thresholds["cot_majority"], level=settings["ci_level"],
         c3_other_tests=perplexity_rows)
 rows = assemble_claims(rows, study_rows)
+
+sections = []
+if "algorithm_gap" in given:
+    sections.append(algorithms_section(pd.read_csv(snakemake.input.algorithm_gap)))
+if "training_length" in given:
+    sections.append(training_length_section(pd.read_csv(snakemake.input.training_length)))
+if "regimes" in given:
+    sections.append(regimes_section(pd.read_csv(snakemake.input.regimes)))
+if "crossover_spread" in given and "seeds" in p.studies:
+    sections.append(seeds_section(pd.read_csv(snakemake.input.crossover_seeds),
+                                  pd.read_csv(snakemake.input.crossover_spread)))
+if "temperature_study" in given:
+    sections.append(temperature_section(pd.read_csv(snakemake.input.temperature_study)))
 labels = {name: spec.get("analog", "") for name, spec in p.benchmarks.items()}
 write_json(rows, snakemake.output.json)
-write_text(render_markdown(rows, settings, labels, p.regimes), snakemake.output.markdown)
+write_text(render_markdown(rows, settings, labels, p.regimes, sections), snakemake.output.markdown)

@@ -56,7 +56,9 @@ def _interval(row) -> str:
 
 
 def render_markdown(rows: list[dict], settings: dict, benchmark_labels: dict[str, str],
-                    regimes: dict) -> str:
+                    regimes: dict, sections: list[str] = ()) -> str:
+    """claims.md: verdicts, per-regime verdicts, every claim's scopes, then ``sections``
+    (the studies' tables, see report_sections)."""
     level = round(100 * settings["ci_level"])
     lines = [
         "# Claims report",
@@ -102,4 +104,6 @@ def render_markdown(rows: list[dict], settings: dict, benchmark_labels: dict[str
         for row in scoped:
             lines.append(f"| {row['scope']} | {_number(row['value'])} | {_interval(row)} | "
                          f"{row['verdict']} | {row['evidence']} |")
+    for section in sections:
+        lines += ["", section]
     return "\n".join(lines) + "\n"
