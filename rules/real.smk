@@ -1,0 +1,129 @@
+# Real models on real data, in every run: per-problem counts of Qwen2.5-7B and its
+# SimpleRL-Zoo RL model on MATH500 (n = 128, T = 0.6) from a public reproduction
+# (data/real/SOURCE.md), through the same pass@k and bootstrap code as the tiny world.
+# Settings: the optional `real:` config block (schemas/real.schema.yaml).
+from rlvr_boundary.real_counts import real_settings
+
+REAL = real_settings(config)
+REAL_PASSK_KS = list(range(1, REAL["samples_per_problem"] + 1))
+
+
+def real_figures():
+    return expand("results/real/figures/{name}_math500.{ext}",
+                  name=["passk_curves", "accuracy_histogram"], ext=config["plots"]["formats"])
+
+
+def real_targets():
+    """What `all` needs from this file."""
+    return ["results/real/report.md", "results/real/summary.json",
+            "results/real/tables/passk.csv", *real_figures()]
+
+
+localrules:
+    import_real_counts,
+    real_coverage,
+    write_real_report,
+    plot_real_figures,
+
+
+rule import_real_counts:
+    """The reproduction's per-problem counts as our counts table, problem_id = the
+    unique_id of MATH500's line problem_index (checked: 500 rows per model, n = 128)."""
+    input:
+        code=code("real_counts"),
+        counts=REAL["counts"],
+        problems=REAL["problems"],
+    output:
+        counts="results/real/tables/counts.parquet",
+    params:
+        real=REAL,
+    log:
+        "logs/real/import_real_counts.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/import_real_counts.py"
+
+
+rule estimate_real_passk:
+    """pass@k for every k = 1..n with problem-paired bootstrap CIs."""
+    input:
+        code=code("passk_table"),
+        counts="results/real/tables/counts.parquet",
+    output:
+        passk="results/real/tables/passk.csv",
+    params:
+        analysis={"ks": REAL_PASSK_KS, "bootstrap_resamples": REAL["bootstrap_resamples"],
+                  "ci_level": REAL["ci_level"]},
+        seed=seed_for("bootstrap"),
+    log:
+        "logs/real/estimate_real_passk.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/estimate_passk.py"
+
+
+rule real_coverage:
+    """Coverage sets at k = n (both / base only / RL only / neither) and per-problem
+    accuracy histograms."""
+    input:
+        code=code("real_counts"),
+        counts="results/real/tables/counts.parquet",
+    output:
+        coverage="results/real/tables/coverage.csv",
+        histogram="results/real/tables/accuracy_histogram.csv",
+    log:
+        "logs/real/real_coverage.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/real_coverage.py"
+
+
+rule write_real_report:
+    """The real-data section: pass@1, pass@n, C1/C2 differences and the crossover k with
+    CIs, coverage sets, source and problem-order notes."""
+    input:
+        code=code("real_counts", "claims"),
+        counts="results/real/tables/counts.parquet",
+        passk="results/real/tables/passk.csv",
+        coverage="results/real/tables/coverage.csv",
+        histogram="results/real/tables/accuracy_histogram.csv",
+    output:
+        markdown="results/real/report.md",
+        summary="results/real/summary.json",
+    params:
+        real=REAL,
+        seed=seed_for("bootstrap"),
+    log:
+        "logs/real/write_real_report.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/write_real_report.py"
+
+
+rule plot_real_figures:
+    """pass@k curves (base vs SimpleRL, CI bands) and accuracy histograms for MATH500."""
+    input:
+        code=code("real_counts", "plots"),
+        passk="results/real/tables/passk.csv",
+        histogram="results/real/tables/accuracy_histogram.csv",
+        summary="results/real/summary.json",
+    output:
+        figures=real_figures(),
+    params:
+        dpi=config["plots"]["dpi"],
+    log:
+        "logs/real/plot_real_figures.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/plot_real_figures.py"
+
+
+rule real:
+    """The real-data section alone."""
+    input:
+        real_targets(),
