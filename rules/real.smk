@@ -8,15 +8,11 @@ REAL = real_settings(config)
 REAL_PASSK_KS = list(range(1, REAL["samples_per_problem"] + 1))
 
 
-def real_figures():
-    return expand("results/real/figures/{name}_math500.{ext}",
-                  name=["passk_curves", "accuracy_histogram"], ext=config["plots"]["formats"])
-
-
-def real_targets():
-    """What `all` needs from this file."""
-    return ["results/real/report.md", "results/real/summary.json",
-            "results/real/tables/passk.csv", *real_figures()]
+REAL_FIGURES = expand("results/real/figures/{name}_math500.{ext}",
+                      name=["passk_curves", "accuracy_histogram"], ext=config["plots"]["formats"])
+# What `all` needs from this file.
+REAL_TARGETS = ["results/real/report.md", "results/real/summary.json",
+                "results/real/tables/passk.csv", *REAL_FIGURES]
 
 
 localrules:
@@ -112,7 +108,7 @@ rule plot_real_figures:
         histogram="results/real/tables/accuracy_histogram.csv",
         summary="results/real/summary.json",
     output:
-        figures=real_figures(),
+        figures=REAL_FIGURES,
     params:
         dpi=config["plots"]["dpi"],
     log:
@@ -126,4 +122,4 @@ rule plot_real_figures:
 rule real:
     """The real-data section alone."""
     input:
-        real_targets(),
+        REAL_TARGETS,
