@@ -8,18 +8,43 @@ REAL = real_settings(config)
 REAL_PASSK_KS = list(range(1, REAL["samples_per_problem"] + 1))
 
 
+REAL_BENCHMARKS = sorted(REAL["benchmarks"])
+# Local benchmark files are inputs (an edit reruns the benchmark); Hub datasets are not.
+REAL_BENCHMARK_FILES = {name: [spec["file"]] if "file" in spec else []
+                        for name, spec in REAL["benchmarks"].items()}
 REAL_FIGURES = expand("results/real/figures/{name}_math500.{ext}",
                       name=["passk_curves", "accuracy_histogram"], ext=config["plots"]["formats"])
 # What `all` needs from this file.
 REAL_TARGETS = ["results/real/report.md", "results/real/summary.json",
-                "results/real/tables/passk.csv", *REAL_FIGURES]
+                "results/real/tables/passk.csv", *REAL_FIGURES,
+                *expand("results/benchmarks/{benchmark}/manifest.json", benchmark=REAL_BENCHMARKS)]
 
 
 localrules:
+    prepare_benchmark,
     import_real_counts,
     real_coverage,
     write_real_report,
     plot_real_figures,
+
+
+rule prepare_benchmark:
+    """A benchmark normalised to problem_id, question, reference_answer, source; the raw
+    data's sha256 must equal the pinned one, the normalised file's is recorded."""
+    input:
+        code=code("benchmarks"),
+        raw=lambda wildcards: REAL_BENCHMARK_FILES[wildcards.benchmark],
+    output:
+        problems="results/benchmarks/{benchmark}/problems.jsonl",
+        manifest="results/benchmarks/{benchmark}/manifest.json",
+    params:
+        spec=lambda wildcards: REAL["benchmarks"][wildcards.benchmark],
+    log:
+        "logs/real/prepare_benchmark/{benchmark}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/prepare_benchmark.py"
 
 
 rule import_real_counts:

@@ -31,6 +31,18 @@ REAL_DEFAULTS = {
     "problem_count": 500,
     "bootstrap_resamples": 2000,
     "ci_level": 0.95,
+    # The paper's benchmark files as its evaluation code ships them (data/math_eval/SOURCE.md),
+    # normalised by rlvr_boundary.benchmarks; sha256 pins the raw file.
+    "benchmarks": {
+        "aime24": {"file": "data/math_eval/aime24/test.jsonl", "expected_rows": 30,
+                   "sha256": "af2b8bd2aa911b6333ad0df32f3ca05c7ae8ed10f1731f4372c8ae26990bf7ac"},
+        "gsm8k": {"file": "data/math_eval/gsm8k/test.jsonl", "expected_rows": 1319,
+                  "sha256": "9f098df7ff4522078d6ccec27a5c38a454790fdb51131bedfaa0e490070d5394"},
+        "math500": {"file": "data/math_eval/math500/test.jsonl", "expected_rows": 500,
+                    "sha256": "35dc41080a3680858b27fa7e0533d2d547825316fc5dafe5d316f4ccc5a06132"},
+        "minerva_math": {"file": "data/math_eval/minerva_math/test.jsonl", "expected_rows": 272,
+                         "sha256": "0e656b430d3a0a1dab6aa853f453ba3805e28e2cabe4fc72486a897cc09d8ba2"},
+    },
 }
 
 # Short names used in the CSV -> our model ids, and what they are.
