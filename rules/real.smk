@@ -12,16 +12,21 @@ REAL_BENCHMARKS = sorted(REAL["benchmarks"])
 # Local benchmark files are inputs (an edit reruns the benchmark); Hub datasets are not.
 REAL_BENCHMARK_FILES = {name: [spec["file"]] if "file" in spec else []
                         for name, spec in REAL["benchmarks"].items()}
+REAL_IMPORTS = {f"{entry['model']}/{entry['benchmark']}": entry for entry in REAL["imports"]}
+REAL_IMPORT_OUTPUTS = [f"results/real/imported/{key}/{name}" for key in sorted(REAL_IMPORTS)
+                       for name in ("counts.parquet", "grader_comparison.csv")]
 REAL_FIGURES = expand("results/real/figures/{name}_math500.{ext}",
                       name=["passk_curves", "accuracy_histogram"], ext=config["plots"]["formats"])
 # What `all` needs from this file.
 REAL_TARGETS = ["results/real/report.md", "results/real/summary.json",
                 "results/real/tables/passk.csv", *REAL_FIGURES,
-                *expand("results/benchmarks/{benchmark}/manifest.json", benchmark=REAL_BENCHMARKS)]
+                *expand("results/benchmarks/{benchmark}/manifest.json", benchmark=REAL_BENCHMARKS),
+                *REAL_IMPORT_OUTPUTS]
 
 
 localrules:
     prepare_benchmark,
+    count_imported_samples,
     import_real_counts,
     real_coverage,
     write_real_report,
@@ -142,6 +147,65 @@ rule plot_real_figures:
         "../envs/analysis.yaml"
     script:
         "../scripts/plot_real_figures.py"
+
+
+rule import_samples:
+    """Generations in the paper's math_eval jsonl format as our sample table (problem_id
+    from the benchmark's idx), keeping the paper's own grade of each sample."""
+    input:
+        code=code("sample_import", "benchmarks"),
+        files=lambda wildcards: REAL_IMPORTS[f"{wildcards.model}/{wildcards.benchmark}"]["files"],
+        raw=lambda wildcards: REAL_BENCHMARK_FILES[wildcards.benchmark],
+    output:
+        samples="results/real/imported/{model}/{benchmark}/samples.parquet",
+    params:
+        entry=lambda wildcards: REAL_IMPORTS[f"{wildcards.model}/{wildcards.benchmark}"],
+        spec=lambda wildcards: REAL["benchmarks"][wildcards.benchmark],
+    log:
+        "logs/real/import_samples/{model}/{benchmark}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/import_samples.py"
+
+
+rule grade_imported_samples:
+    """math-verify and the lenient rules on every imported sample (process pool,
+    per-answer timeout, each (problem, answer) pair once)."""
+    input:
+        code=code("math_grading", "benchmarks"),
+        samples="results/real/imported/{model}/{benchmark}/samples.parquet",
+        problems="results/benchmarks/{benchmark}/problems.jsonl",
+    output:
+        scored="results/real/imported/{model}/{benchmark}/scored.parquet",
+    params:
+        grading=REAL["grading"],
+    threads: REAL["grading"]["threads"]
+    log:
+        "logs/real/grade_imported_samples/{model}/{benchmark}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/grade_imported_samples.py"
+
+
+rule count_imported_samples:
+    """Counts under math_verify, lenient and the paper's own grades, and how often the
+    graders disagree."""
+    input:
+        code=code("sample_import", "grading", "math_grading"),
+        scored="results/real/imported/{model}/{benchmark}/scored.parquet",
+    output:
+        counts="results/real/imported/{model}/{benchmark}/counts.parquet",
+        comparison="results/real/imported/{model}/{benchmark}/grader_comparison.csv",
+    params:
+        entry=lambda wildcards: REAL_IMPORTS[f"{wildcards.model}/{wildcards.benchmark}"],
+    log:
+        "logs/real/count_imported_samples/{model}/{benchmark}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/count_imported_samples.py"
 
 
 rule real:

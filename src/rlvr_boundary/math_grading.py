@@ -232,11 +232,11 @@ def grader_comparison(scored: pd.DataFrame, first: str = "math_verify",
         groups.append(("all", frame))
     for benchmark, group in groups:
         only_a, only_b = int((group.a & ~group.b).sum()), int((~group.a & group.b).sum())
-        rows.append({"benchmark": benchmark, "samples": len(group),
-                     "both_correct": int((group.a & group.b).sum()),
-                     f"only_{first}": only_a, f"only_{second}": only_b,
+        rows.append({"benchmark": benchmark, "first": first, "second": second,
+                     "samples": len(group), "both_correct": int((group.a & group.b).sum()),
+                     "only_first": only_a, "only_second": only_b,
                      "neither": int((~group.a & ~group.b).sum()),
-                     "disagreement_rate": (only_a + only_b) / len(group) if len(group) else float("nan"),
-                     f"accuracy_{first}": float(group.a.mean()),
-                     f"accuracy_{second}": float(group.b.mean())})
+                     "disagreement_rate": (only_a + only_b) / len(group),
+                     "accuracy_first": float(group.a.mean()),
+                     "accuracy_second": float(group.b.mean())})
     return pd.DataFrame(rows)

@@ -43,6 +43,11 @@ REAL_DEFAULTS = {
         "minerva_math": {"file": "data/math_eval/minerva_math/test.jsonl", "expected_rows": 272,
                          "sha256": "0e656b430d3a0a1dab6aa853f453ba3805e28e2cabe4fc72486a897cc09d8ba2"},
     },
+    # Existing generations to import (rlvr_boundary.sample_import): a list of {model,
+    # benchmark, temperature, files, missing_finish_reason}; regraded with math-verify and
+    # the lenient rules next to the paper's own grades.
+    "imports": [],
+    "grading": {"timeout_s": 5.0, "threads": 2},
 }
 
 # Short names used in the CSV -> our model ids, and what they are.
@@ -69,6 +74,11 @@ def real_settings(config: dict) -> dict:
     if unknown:
         raise ValueError(f"unknown keys in the real: block: {sorted(unknown)}")
     return {**REAL_DEFAULTS, **block}
+
+
+def import_key(entry: dict) -> str:
+    """``<model>/<benchmark>``: where an import's outputs live under results/real/imported/."""
+    return f"{entry['model']}/{entry['benchmark']}"
 
 
 def math500_problem_ids(problems_path: str | Path, expected: int) -> list[str]:

@@ -159,6 +159,7 @@ def test_grader_comparison_counts_disagreements():
     assert scored.grade_status_math_verify.tolist() == ["correct", "correct", "wrong", "wrong"]
     assert scored.grade_status_lenient.tolist() == ["correct", "correct", "correct", "wrong"]
     table = grader_comparison(scored).set_index("benchmark")
-    assert table.loc["x", "only_lenient"] == 1 and table.loc["x", "only_math_verify"] == 0
+    assert table.loc["x", "only_second"] == 1 and table.loc["x", "only_first"] == 0
+    assert table.loc["x", "second"] == "lenient"
     assert table.loc["all", "disagreement_rate"] == pytest.approx(0.25)
     assert table.loc["y", "neither"] == 1
