@@ -133,3 +133,23 @@ def test_formats_and_template():
     assert prompt == "Question: Find $\\frac{1}{2}$.\nAnswer: \\boxed{}"
     with pytest.raises(ValueError):
         apply_template("no slot", "q")
+
+
+def test_paper_config_draft_templates_resolve():
+    """Every (model, benchmark) of configs/paper.yaml has a template with a {question} slot,
+    shipped benchmarks match their pins, and pinned revisions are full commit hashes."""
+    import re
+
+    import yaml
+
+    paper = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
+    templates = paper["prompt_templates"]
+    for model, spec in paper["models"].items():
+        assert spec["revision"] is None or re.fullmatch(r"[0-9a-f]{40}", spec["revision"]), model
+        for benchmark in paper["benchmarks"]:
+            name = spec["templates"].get(benchmark, spec["templates"]["default"])
+            prompt = apply_template(templates[name], "What is $\\frac{1}{2}+\\frac{1}{2}$?")
+            assert "\\frac{1}{2}+" in prompt and "{question}" not in prompt
+    for name, spec in paper["benchmarks"].items():
+        if name in SHIPPED:
+            assert spec["sha256"] == SHIPPED[name]["sha256"] and spec["n"] in (128, 1024)
