@@ -1,0 +1,15 @@
+import pandas as pd
+
+from rlvr_boundary.benchmarks import read_normalised
+from rlvr_boundary.math_grading import GRADERS, grade_completions
+from rlvr_boundary.workflow_io import log_to, write_parquet
+
+log = log_to(snakemake.log[0])
+problems = read_normalised(snakemake.input.problems)
+gold = dict(zip(problems.problem_id, problems.reference_answer))
+scored = pd.read_parquet(snakemake.input.samples)
+for grader in GRADERS:
+    scored = grade_completions(scored, gold, grader, snakemake.threads,
+                               snakemake.params.grading["timeout_s"])
+    log.info("%s: %s", grader, scored[f"grade_status_{grader}"].value_counts().to_dict())
+write_parquet(scored, snakemake.output.scored)
