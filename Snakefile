@@ -23,6 +23,7 @@ include: "rules/sample.smk"
 include: "rules/estimate.smk"
 include: "rules/algorithms.smk"
 include: "rules/boundary.smk"
+include: "rules/real.smk"
 include: "rules/report.smk"
 
 
@@ -36,6 +37,7 @@ rule all:
         BOUNDARY_TABLES.values(),
         boundary_figures(),
         scoring_outputs(),
+        REAL_TARGETS,
         "results/provenance.json",
     default_target: True
 

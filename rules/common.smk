@@ -358,4 +358,5 @@ def study_tables(wildcards):
         tables["perplexity_shift"] = "results/tables/perplexity_shift.csv"
     if "temperatures" in STUDIES:
         tables["temperature_study"] = "results/tables/temperature_study.csv"
+    tables["real_report"] = "results/real/report.md"
     return tables

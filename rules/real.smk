@@ -1,7 +1,7 @@
 # Real models on real data, in every run: per-problem counts of Qwen2.5-7B and its
 # SimpleRL-Zoo RL model on MATH500 (n = 128, T = 0.6) from a public reproduction
 # (data/real/SOURCE.md), through the same pass@k and bootstrap code as the tiny world.
-# Settings: the optional `real:` config block (schemas/real.schema.yaml).
+# Settings: the optional `real:` config block (schemas/config.schema.yaml, `real`).
 from rlvr_boundary.real_counts import real_settings
 
 REAL = real_settings(config)

@@ -6,6 +6,7 @@ from rlvr_boundary.claims import evaluate_claims
 from rlvr_boundary.report import assemble_claims, render_markdown
 from rlvr_boundary.report_sections import (
     algorithms_section,
+    real_section,
     regimes_section,
     seeds_section,
     temperature_section,
@@ -51,6 +52,8 @@ if "crossover_spread" in given and "seeds" in p.studies:
                                   pd.read_csv(snakemake.input.crossover_spread)))
 if "temperature_study" in given:
     sections.append(temperature_section(pd.read_csv(snakemake.input.temperature_study)))
+if "real_report" in given:
+    sections.append(real_section(open(snakemake.input.real_report).read()))
 labels = {name: spec.get("analog", "") for name, spec in p.benchmarks.items()}
 write_json(rows, snakemake.output.json)
 write_text(render_markdown(rows, settings, labels, p.regimes, sections), snakemake.output.markdown)

@@ -11,7 +11,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TEST_CONFIG = "configs/test.yaml"
 # What a workflow copy needs; results and .snakemake state are per copy.
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "configs", "envs", "src"]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "configs", "envs", "src",
+                  "data", "report"]
 
 
 def snakemake_cmd(*args: str) -> list[str]:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .grading import COUNT_COLUMNS, check_counts
 
-# Settings of the `real:` config block and their defaults (schemas/real.schema.yaml
+# Settings of the `real:` config block and their defaults (schemas/config.schema.yaml, `real`
 # documents the same keys and defaults; a test keeps the two equal).
 REAL_DEFAULTS = {
     "counts": "data/real/math500_qwen25_7b_vs_simplerl_counts.csv",

@@ -101,3 +101,13 @@ def algorithms_section(gap: pd.DataFrame) -> str:
         "bootstrap. Figures: results/figures/passk_curves_algorithms, training_curves_algorithms.",
         "", *_table(["algorithm", "benchmark", "pass@1 [CI]", f"base pass@{k_max}", "dSE [CI]"],
                     rows)])
+
+
+def real_section(markdown: str) -> str:
+    """results/real/report.md as a section: its headings one level down."""
+    lines = []
+    for line in markdown.strip().splitlines():
+        lines.append("#" + line if line.startswith("#") else line)
+    if lines and lines[0].startswith("## "):
+        lines[0] = "## Real models (not the tiny world): " + lines[0][3:]
+    return "\n".join(lines)
