@@ -181,7 +181,8 @@ def _row(claim, scope, metric, value=None, low=None, high=None, verdict=None, ev
 
 def _aggregate_row(claim, scope, metric, rows) -> dict:
     verdicts = [r["verdict"] for r in rows]
-    tally = ", ".join(f"{sum(v == name for v in verdicts)} {name}" for name in VERDICTS[:3])
+    tally = ", ".join(f"{sum(v == name for v in verdicts)} {name}" for name in VERDICTS
+                      if name != "not computed" or name in verdicts)
     evidence = f"{len(rows)} scopes: {tally}" if rows else "no model pair with counts"
     return _row(claim, scope, metric, verdict=aggregate_verdicts(verdicts), evidence=evidence)
 

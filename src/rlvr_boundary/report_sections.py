@@ -105,9 +105,7 @@ def algorithms_section(gap: pd.DataFrame) -> str:
 
 def real_section(markdown: str) -> str:
     """results/real/report.md as a section: its headings one level down."""
-    lines = []
+    lines = ["## Real models (not the tiny world)", ""]
     for line in markdown.strip().splitlines():
         lines.append("#" + line if line.startswith("#") else line)
-    if lines and lines[0].startswith("## "):
-        lines[0] = "## Real models (not the tiny world): " + lines[0][3:]
     return "\n".join(lines)
