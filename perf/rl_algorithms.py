@@ -8,6 +8,7 @@ Without --model, a `deep`-family base (config.yaml's architecture) is pretrained
 config.yaml's rl settings (narrow regime: 64 prompts; 16 prompts x 8 generations per step;
 trace reward) and the trainer defaults of rl.TRAINER_OPTIONS. Prints time, ratio to GRPO,
 mean reward of the last 20% of steps, and the last logged extra metric where relevant.
+With --threads 1 the process CPU time is the fairer number on a machine shared with other work.
 """
 
 from __future__ import annotations
@@ -70,17 +71,20 @@ def main() -> None:
                   f"{time.perf_counter() - started:.0f} s", flush=True)
         results = {}
         for name in args.algorithms:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             _, _, history = train_rl(model_path, prompts, {**RL, "steps": args.steps, **ALGORITHMS[name]},
                                      seed=0, threads=args.threads, checkpoint_dir=Path(tmp) / name,
                                      checkpoint_steps=[])
             seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
             tail = history.tail(max(1, len(history) // 5))
             extra = EXTRA.get(name)
             note = f"{extra} {history[extra].iloc[-1]:.3f}" if extra in history else ""
-            results[name] = seconds
-            ratio = seconds / results["grpo"] if "grpo" in results else float("nan")
-            print(f"{name:13s} {seconds:7.1f} s  x{ratio:4.2f} GRPO  reward(last 20%) "
+            results[name] = (seconds, cpu)
+            ratio = seconds / results["grpo"][0] if "grpo" in results else float("nan")
+            cpu_ratio = cpu / results["grpo"][1] if "grpo" in results else float("nan")
+            print(f"{name:13s} {seconds:7.1f} s wall (x{ratio:4.2f} GRPO)  {cpu:7.1f} s CPU (x{cpu_ratio:4.2f})  "
+                  f"reward(last 20%) "
                   f"{tail.reward.mean():.3f}  length {tail.completion_length.mean():.1f}  {note}", flush=True)
 
 

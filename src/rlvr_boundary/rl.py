@@ -208,10 +208,6 @@ def validate_settings(settings: dict) -> dict:
     return cfg
 
 
-def _settings(settings: dict) -> dict:
-    return validate_settings(settings)
-
-
 def _history(log_history: list[dict]) -> pd.DataFrame:
     rows = []
     for entry in log_history:
@@ -323,7 +319,7 @@ def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: 
     ``prompts``) and takes one optimiser step, whatever the trainer (ReMax adds one greedy
     completion per prompt as its baseline). ``history`` has one row per step.
     """
-    cfg = _settings(settings)
+    cfg = validate_settings(settings)
     steps = int(cfg["steps"])
     per_step, group = int(cfg["prompts_per_step"]), int(cfg["generations_per_prompt"])
     if steps < 1:

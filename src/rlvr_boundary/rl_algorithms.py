@@ -18,6 +18,7 @@ See docs/rl_algorithms.md for what each algorithm is here and what it takes from
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 
 import torch
@@ -216,12 +217,15 @@ class AdvantageRecorderMixin:
     estimator's other inputs (``greedy_rewards``, ``values``, ``kl``). Logs
     ``advantage_mean`` / ``advantage_std`` (over completion tokens for per-token advantages).
 
-    Subclasses override ``_advantages(output, rewards, rewards_per_func, record)``; the
-    default keeps the advantages TRL computed.
+    Only the last ``advantage_log_size`` entries are kept (at paper scale one entry holds
+    several B x T tensors). Subclasses override ``_advantages(output, rewards,
+    rewards_per_func, record)``; the default keeps the advantages TRL computed.
     """
 
+    advantage_log_size = 32
+
     def _init_recorder(self) -> None:
-        self.advantage_log: list[dict] = []
+        self.advantage_log: deque[dict] = deque(maxlen=self.advantage_log_size)
         self._rollout: dict | None = None
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):

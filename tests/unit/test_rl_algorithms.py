@@ -277,7 +277,7 @@ def test_per_token_and_sequence_advantages(runs):
 
     assert not any(varies(r) for r in runs["reinforce_pp"][3].advantage_log)
     # (at step 1 the policy is the reference: KL 0)
-    kl_log = runs["reinforce_pp_kl"][3].advantage_log
+    kl_log = list(runs["reinforce_pp_kl"][3].advantage_log)
     assert kl_log[0]["kl"].abs().sum() == 0
     assert all(varies(r) and r["kl"].abs().sum() > 0 for r in kl_log[1:])
     assert "kl" in runs["reinforce_pp_kl"][2].columns
