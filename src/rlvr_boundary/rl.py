@@ -1,4 +1,4 @@
-"""RLVR from a base checkpoint: TRL's GRPOTrainer with a verifiable reward.
+"""RLVR from a base checkpoint with a verifiable reward: six algorithms on TRL's trainers.
 
 The reward is 1 when the tiny world's grader calls a sampled completion ``correct`` and 0
 otherwise - by default on the final answer only (``answer``, as the paper's RLVR verifies
@@ -8,6 +8,10 @@ Everything runs in fp32 on the CPU with Hugging Face generation (no vLLM), so a 
 the same base, prompts, settings, seed and thread count gives the same weights byte for
 byte. Intermediate checkpoints are written at the requested steps for a training-length
 study; TRL's own checkpointing is off.
+
+``settings["trainer"]`` picks the algorithm (grpo, dapo, rloo, reinforce_pp, remax, ppo;
+``TRAINER_OPTIONS`` lists each one's own keys); the trainers are in ``rl_algorithms`` and
+``ppo`` and docs/rl_algorithms.md says what each is.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ OPTIONAL_SETTINGS = {
 
 # Renamed TRL log keys; every other numeric key TRL logs is kept under its own name.
 _HISTORY_RENAMES = {"completions/mean_length": "completion_length"}
-_HISTORY_FIRST = ["step", "reward", "reward_std", "completion_length", "entropy", "learning_rate",
+_HISTORY_FIRST = ["step", "reward", "reward_std", "completion_length", "entropy", "advantage_mean",
+                  "advantage_std", "learning_rate",
                   "loss", "grad_norm", "kl", "frac_reward_zero_std", "completions/clipped_ratio"]
 _HISTORY_DROP = {"epoch", "total_flos", "train_runtime", "train_samples_per_second",
                  "train_steps_per_second", "train_loss"}
@@ -136,13 +141,71 @@ class _ProgressCallback(TrainerCallback):
                      step / elapsed, elapsed / step * (self.steps - step))
 
 
-def _settings(settings: dict) -> dict:
+# The trainers of the algorithm study and the extra keys each accepts, with their defaults
+# (the config schema is built from this). An algorithm is a config entry naming one of these
+# trainers plus hyper-parameters, so a seventh algorithm needs no code.
+TRAINER_OPTIONS: dict[str, dict[str, object]] = {
+    "grpo": {},
+    "dapo": {"epsilon_high": 0.28, "dynamic_sampling": True, "overlong_buffer_fraction": 0.2,
+             "overlong_penalty_factor": 1.0},
+    "rloo": {"normalize_advantages": False},
+    "reinforce_pp": {},
+    "remax": {},
+    "ppo": {"value_learning_rate": 0.003, "gae_lambda": 1.0, "gamma": 1.0, "value_clip": 0.5,
+            "whiten_advantages": True},
+}
+# One line per trainer option, for the config schema's descriptions.
+OPTION_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "dapo": {
+        "epsilon_high": "clip-higher: the ratio is clipped to [1 - epsilon, 1 + epsilon_high]",
+        "dynamic_sampling": "drop groups whose completions are all right or all wrong from the loss "
+                            "(no resampling: the rollout budget stays prompts_per_step x generations)",
+        "overlong_buffer_fraction": "soft overlong penalty over the last fraction of max_new_tokens "
+                                    "(DAPO's L_cache / L_max)",
+        "overlong_penalty_factor": "weight of the overlong penalty in the reward; 0 turns it off",
+    },
+    "rloo": {"normalize_advantages": "TRL option: whiten RLOO advantages over the batch"},
+    "ppo": {
+        "value_learning_rate": "learning rate of the critic's own AdamW optimizer",
+        "gae_lambda": "GAE lambda (1.0 = Monte Carlo returns minus values, verl's default)",
+        "gamma": "discount factor over completion tokens",
+        "value_clip": "clip range of the value loss around the rollout-time values (verl's cliprange_value)",
+        "whiten_advantages": "normalise GAE advantages over all completion tokens of the batch",
+    },
+}
+TRAINER_DESCRIPTIONS = {
+    "grpo": "TRL GRPOTrainer: group-normalised advantages (the current behaviour)",
+    "dapo": "GRPOTrainer + token-level loss, clip-higher, dynamic-sampling filter, soft overlong penalty",
+    "rloo": "TRL RLOOTrainer: leave-one-out baseline, sequence-level clipped loss",
+    "reinforce_pp": "REINFORCE++: critic-free, returns whitened over the whole batch, KL in the reward",
+    "remax": "ReMax: baseline = reward of the greedy completion of the same prompt",
+    "ppo": "PPO: learned value model (critic with its own optimizer), GAE, clipped value loss",
+}
+# Keys of the config's rl block that belong to the workflow, not to a trainer: accepted, unused.
+WORKFLOW_KEYS = frozenset({"algorithm", "algorithms", "regimes", "checkpoint_fractions", "study"})
+
+
+def validate_settings(settings: dict) -> dict:
+    """The full settings of one run: required keys, shared optional keys and the trainer's
+    own keys, defaults filled in. Raises ValueError naming an unknown trainer, a missing key
+    or a key that neither the shared block nor this trainer accepts."""
+    trainer = settings.get("trainer", "grpo")
+    if trainer not in TRAINER_OPTIONS:
+        raise ValueError(f"unknown trainer {trainer!r}; expected one of {sorted(TRAINER_OPTIONS)}")
     missing = [key for key in REQUIRED_SETTINGS if key not in settings]
     if missing:
         raise ValueError(f"rl settings lack {missing}")
-    # Keys not listed here (e.g. the config's `regimes`, `checkpoint_fractions`) are the caller's.
-    return {**OPTIONAL_SETTINGS, **{k: settings[k] for k in (*REQUIRED_SETTINGS, *OPTIONAL_SETTINGS)
-                                    if k in settings}}
+    own = TRAINER_OPTIONS[trainer]
+    known = {"trainer", *REQUIRED_SETTINGS, *OPTIONAL_SETTINGS, *own, *WORKFLOW_KEYS}
+    unknown = sorted(key for key in settings if key not in known)
+    if unknown:
+        others = {key: name for name, options in TRAINER_OPTIONS.items() for key in options}
+        hints = [f"{key!r} (a {others[key]} option)" if key in others else repr(key) for key in unknown]
+        raise ValueError(f"rl settings for trainer {trainer!r}: unknown key(s) {', '.join(hints)}; "
+                         f"this trainer accepts {sorted(own)} besides the shared keys")
+    cfg = {**OPTIONAL_SETTINGS, **own, "trainer": trainer}
+    cfg.update({key: value for key, value in settings.items() if key not in WORKFLOW_KEYS})
+    return cfg
 
 
 def _history(log_history: list[dict]) -> pd.DataFrame:
@@ -160,18 +223,103 @@ def _history(log_history: list[dict]) -> pd.DataFrame:
     return history[first + sorted(c for c in history.columns if c not in first)]
 
 
+def _trainer_args(cfg: dict, output_dir: str, seed: int, device: str):
+    """TRL's config object for ``cfg["trainer"]``: RLOOConfig for rloo, GRPOConfig otherwise."""
+    from trl import GRPOConfig, RLOOConfig  # heavy import, only where needed
+
+    per_step, group = int(cfg["prompts_per_step"]), int(cfg["generations_per_prompt"])
+    common = dict(
+        output_dir=output_dir,
+        use_cpu=device == "cpu", bf16=False, fp16=False,  # fp32 (TRL defaults bf16 to True)
+        use_vllm=False,
+        report_to="none", disable_tqdm=True,
+        logging_strategy="steps", logging_steps=1,
+        save_strategy="no",
+        seed=seed, data_seed=seed,
+        max_steps=int(cfg["steps"]),
+        per_device_train_batch_size=per_step * group,
+        gradient_accumulation_steps=1,
+        num_generations=group,
+        max_completion_length=int(cfg["max_new_tokens"]),
+        temperature=float(cfg["temperature"]),
+        top_p=float(cfg["top_p"]),
+        learning_rate=float(cfg["learning_rate"]),
+        lr_scheduler_type=cfg["lr_scheduler_type"],
+        warmup_steps=int(cfg["warmup_steps"]),
+        weight_decay=float(cfg["weight_decay"]),
+        max_grad_norm=float(cfg["max_grad_norm"]),
+        beta=float(cfg["beta"]),
+        num_iterations=int(cfg["num_iterations"]),
+        epsilon=float(cfg["epsilon"]),
+        gradient_checkpointing=False,  # TRL defaults it to True: only slower for a tiny model
+        dataloader_num_workers=0,
+    )
+    trainer = cfg["trainer"]
+    if trainer == "rloo":
+        return RLOOConfig(**common, normalize_advantages=bool(cfg["normalize_advantages"]))
+    extra = {}
+    if trainer == "dapo":
+        extra["epsilon_high"] = float(cfg["epsilon_high"])
+        if _overlong_buffer(cfg):
+            extra["reward_weights"] = [1.0, float(cfg["overlong_penalty_factor"])]
+    return GRPOConfig(**common, loss_type=cfg["loss_type"], scale_rewards=cfg["scale_rewards"], **extra)
+
+
+def _overlong_buffer(cfg: dict) -> int:
+    """DAPO's overlong-penalty buffer in tokens; 0 = no penalty."""
+    if cfg["trainer"] != "dapo" or float(cfg["overlong_penalty_factor"]) == 0.0:
+        return 0
+    return int(round(float(cfg["overlong_buffer_fraction"]) * int(cfg["max_new_tokens"])))
+
+
+def make_trainer(model, tokenizer, prompts: list[str], cfg: dict, seed: int, output_dir: str,
+                 device: str = "cpu", callbacks=()):
+    """The TRL trainer (subclass) for ``cfg["trainer"]``, ready to ``train()``; ``cfg`` as
+    returned by ``validate_settings``. Every trainer records ``advantage_log``."""
+    from trl.rewards import get_soft_overlong_punishment
+
+    from . import rl_algorithms as algorithms
+    from .ppo import PPOTrainer
+
+    trainer_name = cfg["trainer"]
+    reward_funcs = [make_reward_function(cfg["reward_metric"], tokenizer.eos_token_id)]
+    buffer = _overlong_buffer(cfg)
+    if buffer:
+        reward_funcs.append(get_soft_overlong_punishment(int(cfg["max_new_tokens"]), buffer))
+    if trainer_name == "dapo" and cfg["loss_type"] != "dapo":
+        log.warning("trainer dapo with loss_type %r: DAPO's token-level loss is loss_type 'dapo'",
+                    cfg["loss_type"])
+    classes = {"grpo": algorithms.GRPORecordingTrainer, "dapo": algorithms.DAPOTrainer,
+               "rloo": algorithms.RLOORecordingTrainer, "reinforce_pp": algorithms.ReinforcePlusPlusTrainer,
+               "remax": algorithms.ReMaxTrainer, "ppo": PPOTrainer}
+    own = {}
+    if trainer_name == "dapo":
+        own["dynamic_sampling"] = bool(cfg["dynamic_sampling"])
+    elif trainer_name == "ppo":
+        own = {key: cfg[key] for key in TRAINER_OPTIONS["ppo"]}
+    return classes[trainer_name](
+        model=model,
+        reward_funcs=reward_funcs,
+        args=_trainer_args(cfg, output_dir, seed, device),
+        train_dataset=Dataset.from_dict({"prompt": list(prompts)}),
+        processing_class=tokenizer,
+        callbacks=list(callbacks),
+        **own,
+    )
+
+
 def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: int,
              checkpoint_dir, checkpoint_steps: list[int], device: str = "cpu"):
-    """GRPO from the checkpoint at ``base_path`` on ``prompts``; returns
-    ``(model, tokenizer, history)`` with the model in eval mode (the caller saves it).
+    """RLVR with ``settings["trainer"]`` (default grpo) from the checkpoint at ``base_path``
+    on ``prompts``; returns ``(model, tokenizer, history)`` with the model in eval mode (the
+    caller saves it).
 
     Each step samples ``generations_per_prompt`` completions for each of
     ``prompts_per_step`` prompts (drawn without replacement, reshuffled every pass over
-    ``prompts``) and takes one optimiser step. ``history`` has one row per step.
+    ``prompts``) and takes one optimiser step, whatever the trainer (ReMax adds one greedy
+    completion per prompt as its baseline). ``history`` has one row per step.
     """
-    from trl import GRPOConfig, GRPOTrainer  # heavy import, only where needed
-
-    cfg = _settings(settings)
+    cfg = validate_settings(settings)
     steps = int(cfg["steps"])
     per_step, group = int(cfg["prompts_per_step"]), int(cfg["generations_per_prompt"])
     if steps < 1:
@@ -193,58 +341,22 @@ def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: 
     set_determinism(seed, threads)
     model, tokenizer = load_checkpoint(base_path, device)
     check_prompt_tokenization(tokenizer, prompts)
-    reward_function = make_reward_function(cfg["reward_metric"], tokenizer.eos_token_id)
-    dataset = Dataset.from_dict({"prompt": list(prompts)})
     checkpoint_dir = Path(checkpoint_dir)
     if checkpoint_steps:
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
     progress = _ProgressCallback(steps)
 
-    output_dir = tempfile.mkdtemp(prefix="grpo-")
+    output_dir = tempfile.mkdtemp(prefix=f"{cfg['trainer']}-")
     try:
-        args = GRPOConfig(
-            output_dir=output_dir,
-            use_cpu=device == "cpu", bf16=False, fp16=False,  # fp32 (TRL defaults bf16 to True)
-            use_vllm=False,
-            report_to="none", disable_tqdm=True,
-            logging_strategy="steps", logging_steps=1,
-            save_strategy="no",
-            seed=seed, data_seed=seed,
-            max_steps=steps,
-            per_device_train_batch_size=per_step * group,
-            gradient_accumulation_steps=1,
-            num_generations=group,
-            max_completion_length=int(cfg["max_new_tokens"]),
-            temperature=float(cfg["temperature"]),
-            top_p=float(cfg["top_p"]),
-            learning_rate=float(cfg["learning_rate"]),
-            lr_scheduler_type=cfg["lr_scheduler_type"],
-            warmup_steps=int(cfg["warmup_steps"]),
-            weight_decay=float(cfg["weight_decay"]),
-            max_grad_norm=float(cfg["max_grad_norm"]),
-            beta=float(cfg["beta"]),
-            loss_type=cfg["loss_type"],
-            scale_rewards=cfg["scale_rewards"],
-            num_iterations=int(cfg["num_iterations"]),
-            epsilon=float(cfg["epsilon"]),
-            gradient_checkpointing=False,  # TRL defaults it to True: only slower for a tiny model
-            dataloader_num_workers=0,
-        )
-        trainer = GRPOTrainer(
-            model=model,
-            reward_funcs=reward_function,
-            args=args,
-            train_dataset=dataset,
-            processing_class=tokenizer,
-            callbacks=[_CheckpointCallback(model, tokenizer, checkpoint_dir, set(checkpoint_steps)),
-                       progress],
-        )
+        trainer = make_trainer(model, tokenizer, prompts, cfg, seed, output_dir, device,
+                               callbacks=[_CheckpointCallback(model, tokenizer, checkpoint_dir,
+                                                              set(checkpoint_steps)), progress])
         # With disable_tqdm, Trainer prints every log dict to stdout; the history and our
         # progress log carry the same numbers.
         trainer.remove_callback(PrinterCallback)
         torch.set_num_threads(threads)  # in case anything above changed it
-        log.info("GRPO: %d steps x %d prompts x %d generations from %s (%d prompts, reward %s)",
-                 steps, per_step, group, base_path, len(prompts), cfg["reward_metric"])
+        log.info("%s: %d steps x %d prompts x %d generations from %s (%d prompts, reward %s)",
+                 cfg["trainer"], steps, per_step, group, base_path, len(prompts), cfg["reward_metric"])
         trainer.train()
         model = trainer.accelerator.unwrap_model(trainer.model)
         history = _history(trainer.state.log_history)
