@@ -5,6 +5,7 @@ Each error names the config key, so a bad value fails before any job starts.
 
 from __future__ import annotations
 
+from .rl_settings import WORKFLOW_KEYS, validate_settings
 from .study_plan import checkpoint_steps, reserved_run_suffix
 
 
@@ -81,9 +82,14 @@ def check_algorithms(rl: dict) -> None:
     algorithms = rl.get("algorithms", {})
     _check(rl.get("algorithm", "grpo") in algorithms, "rl.algorithm",
            f"{rl.get('algorithm')!r} is not one of rl.algorithms {sorted(algorithms)}")
-    for name in algorithms:
+    shared = {key: value for key, value in rl.items() if key not in WORKFLOW_KEYS}
+    for name, entry in algorithms.items():
         _check(not reserved_run_suffix(name), f"rl.algorithms.{name}",
                "names like seed1 or step10 are reserved for seed and checkpoint models")
+        try:  # the trainer's own check, run now rather than in the training job
+            validate_settings({**shared, **entry})
+        except ValueError as error:
+            raise ConfigError(f"config key 'rl.algorithms.{name}': {error}") from None
 
 
 def _check_names(values, known, key: str, what: str) -> None:

@@ -64,6 +64,7 @@ def test_default_config_passes_checks():
     (lambda c: c["analysis"].update(claim_metric="answer", metrics=["trace"]), "analysis.claim_metric"),
     (lambda c: c["rl"].update(algorithm="ppo2"), "rl.algorithm"),
     (lambda c: c["rl"]["algorithms"].update(seed2={"trainer": "grpo"}), "rl.algorithms.seed2"),
+    (lambda c: c["rl"]["algorithms"]["ppo"].update(gae_lamda=0.9), "rl.algorithms.ppo"),
     (lambda c: c["studies"]["algorithms"].update(family="nope"), "studies.algorithms.family"),
     (lambda c: c["studies"]["algorithms"]["algorithms"].append("sac"), "studies.algorithms.algorithms"),
     (lambda c: c["studies"]["seeds"].update(regime="nope"), "studies.seeds.regime"),

@@ -10,6 +10,7 @@ import torch
 
 from rlvr_boundary import rl
 from rlvr_boundary import rl_algorithms as alg
+from rlvr_boundary import rl_settings
 from rlvr_boundary.data import draw_problems, problems_frame
 from rlvr_boundary.modeling import load_checkpoint, save_checkpoint
 from rlvr_boundary.pretrain import pretrain
@@ -143,21 +144,21 @@ def test_clipped_value_loss_by_hand():
 # ---------------------------------------------------------------- settings
 
 def test_trainer_options_and_validation():
-    assert set(rl.TRAINER_OPTIONS) == {"grpo", "dapo", "rloo", "reinforce_pp", "remax", "ppo"}
-    for trainer, options in rl.TRAINER_OPTIONS.items():  # the schema needs a description per key
-        assert set(rl.OPTION_DESCRIPTIONS.get(trainer, {})) == set(options), trainer
+    assert set(rl_settings.TRAINER_OPTIONS) == {"grpo", "dapo", "rloo", "reinforce_pp", "remax", "ppo"}
+    for trainer, options in rl_settings.TRAINER_OPTIONS.items():  # the schema needs a description per key
+        assert set(rl_settings.OPTION_DESCRIPTIONS.get(trainer, {})) == set(options), trainer
     base = {"steps": 1, "prompts_per_step": 1, "generations_per_prompt": 2, "temperature": 1.0,
             "top_p": 1.0, "max_new_tokens": 8, "learning_rate": 1e-3}
-    assert rl.validate_settings(base)["trainer"] == "grpo"
-    cfg = rl.validate_settings({**base, "trainer": "ppo", "gae_lambda": 0.9, "regimes": {}})
-    assert cfg["gae_lambda"] == 0.9 and cfg["value_clip"] == rl.TRAINER_OPTIONS["ppo"]["value_clip"]
+    assert rl_settings.validate_settings(base)["trainer"] == "grpo"
+    cfg = rl_settings.validate_settings({**base, "trainer": "ppo", "gae_lambda": 0.9, "regimes": {}})
+    assert cfg["gae_lambda"] == 0.9 and cfg["value_clip"] == rl_settings.TRAINER_OPTIONS["ppo"]["value_clip"]
     assert "regimes" not in cfg
     with pytest.raises(ValueError, match="'sac'"):
-        rl.validate_settings({**base, "trainer": "sac"})
+        rl_settings.validate_settings({**base, "trainer": "sac"})
     with pytest.raises(ValueError, match="gae_lambda.*ppo option"):
-        rl.validate_settings({**base, "trainer": "grpo", "gae_lambda": 0.9})
+        rl_settings.validate_settings({**base, "trainer": "grpo", "gae_lambda": 0.9})
     with pytest.raises(ValueError, match="epsilon_hihg"):
-        rl.validate_settings({**base, "trainer": "dapo", "epsilon_hihg": 0.3})
+        rl_settings.validate_settings({**base, "trainer": "dapo", "epsilon_hihg": 0.3})
 
 
 # ---------------------------------------------------------------- training
