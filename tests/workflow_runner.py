@@ -31,7 +31,7 @@ def copy_workflow(destination: Path) -> Path:
     return destination
 
 
-def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900):
+def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 2400):
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     result = subprocess.run(snakemake_cmd(*args), cwd=workdir, capture_output=True, text=True,
                             env=env, timeout=timeout)

@@ -76,4 +76,7 @@ def test_test_config_shares_no_job_with_the_default():
     default = {p for o in outputs("config.yaml") for p in o.split(", ") if p.startswith(specific)}
     test = {p for o in outputs(TEST_CONFIG) for p in o.split(", ") if p.startswith(specific)}
     assert default and test
+    # Study-wide figures (coverage, regime gap, ...) are singletons too: one per study.
+    singletons |= {p for p in default & test if p.startswith("results/figures/")
+                   and not any(family in p for family in ("deep", "wide"))}
     assert not (default & test) - singletons, sorted((default & test) - singletons)[:5]
