@@ -1,0 +1,138 @@
+"""Killed runs lose at most the jobs in flight, and a rerun ends where an uninterrupted
+run ends (`test_study`): finished shards are kept, a killed training job is redone."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import planned_jobs
+from workflow_runner import TEST_CONFIG, run_snakemake, snakemake_cmd
+
+pytestmark = pytest.mark.workflow
+
+CORES = 2
+
+
+def _start(workdir: Path, *args: str) -> tuple[subprocess.Popen, Path]:
+    """Snakemake in its own session, so that it and its jobs can be killed together."""
+    log = workdir / "killed-run.log"
+    proc = subprocess.Popen(snakemake_cmd("--cores", str(CORES), "--configfile", TEST_CONFIG, *args),
+                            cwd=workdir, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONHASHSEED": "0"}, start_new_session=True)
+    return proc, log
+
+
+def _kill_when(proc: subprocess.Popen, ready, timeout: float = 180) -> None:
+    """SIGKILL Snakemake and every job process (no clean-up: a crashed node) once ready()."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline, "the run never reached the kill point"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def _processes_in(workdir: Path) -> list[int]:
+    """Pids of live processes whose working directory is inside workdir."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if cwd == str(workdir) or cwd.startswith(f"{workdir}/"):
+            pids.append(int(entry.name))
+    return pids
+
+
+def _finished_outputs(log_text: str, rule: str) -> set[str]:
+    """Outputs of the jobs of `rule` that Snakemake recorded as finished before the kill
+    (it unmarks a job's outputs as incomplete before it logs 'Finished jobid')."""
+    outputs = {}
+    for block in re.split(r"\n(?=\[)", log_text):
+        header = re.search(rf"^(?:local)?rule {rule}:$", block, flags=re.MULTILINE)
+        jobid = re.search(r"^\s+jobid: (\d+)$", block, flags=re.MULTILINE)
+        output = re.search(r"^\s+output: (.+)$", block, flags=re.MULTILINE)
+        if header and jobid and output:
+            outputs[jobid.group(1)] = output.group(1).split(", ")
+    finished = re.findall(rf"^Finished jobid: (\d+) \(Rule: {rule}\)$", log_text, flags=re.MULTILINE)
+    return {path for jobid in finished for path in outputs[jobid]}
+
+
+def _model_files(folder: Path) -> dict[str, bytes]:
+    """A checkpoint folder's files and bytes (Snakemake's timestamp marker left out)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.startswith(".snakemake")}
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_ino, info.st_mtime_ns
+
+
+def test_killed_sampling_resumes_without_redoing_finished_shards(study_copy, test_study):
+    samples = study_copy / "results" / "samples"
+    total = len(list(samples.rglob("shard*.parquet")))
+    shutil.rmtree(samples)  # sample everything again; models stay
+
+    proc, log = _start(study_copy)
+    _kill_when(proc, lambda: len(list(samples.rglob("shard*.parquet"))) >= 6)
+    assert not _processes_in(study_copy), "a job process outlived the kill"
+
+    done = sorted(samples.rglob("shard*.parquet"))
+    finished = _finished_outputs(log.read_text(), "sample_model")
+    assert 0 < len(finished) < total
+    before = {path: _stat(study_copy / path) for path in finished}
+    # Whatever is on disk is whole (atomic writes); at most the jobs in flight are lost.
+    assert len(done) - len(finished) <= CORES
+
+    # A killed Snakemake leaves its lock; unlock, then rerun the incomplete jobs.
+    run_snakemake(study_copy, "--unlock", "--configfile", TEST_CONFIG)
+    jobs = planned_jobs(study_copy, "--rerun-incomplete")
+    assert jobs["sample_model"] == total - len(finished)
+    run_snakemake(study_copy, "--cores", str(CORES), "--configfile", TEST_CONFIG, "--rerun-incomplete")
+
+    assert {path: _stat(study_copy / path) for path in finished} == before
+    assert len(list(samples.rglob("shard*.parquet"))) == total
+    assert not list(samples.rglob(".*.tmp")), "a temp file of a killed write was left behind"
+    for table in ["results/tables/counts.parquet", "results/tables/passk.csv"]:
+        assert (study_copy / table).read_bytes() == (test_study / table).read_bytes(), table
+
+
+def test_killed_training_job_is_detected_and_redone(study_copy, test_study):
+    model = "tdeep-rl-narrow"
+    folder = study_copy / "results" / "models" / model
+    checkpoints = study_copy / "results" / "checkpoints" / model
+    reference = _model_files(folder)
+
+    # Retrain that one model (its intermediate checkpoints are gone) and kill the job once
+    # its intermediate checkpoint is (being) written: the final model is not written yet.
+    shutil.rmtree(checkpoints)
+    proc, _ = _start(study_copy, f"results/models/{model}")
+    _kill_when(proc, lambda: checkpoints.exists() and any(checkpoints.iterdir()))
+    assert not _processes_in(study_copy), "a job process outlived the kill"
+
+    # Nothing that looks like a finished model is left behind.
+    assert not (folder / "config.json").exists()
+    assert not (folder.exists() and any(folder.iterdir()))
+
+    run_snakemake(study_copy, "--unlock", "--configfile", TEST_CONFIG)
+    jobs = planned_jobs(study_copy, "--rerun-incomplete")
+    assert jobs.get("train_rl") == 1, jobs
+    run_snakemake(study_copy, "--cores", str(CORES), "--configfile", TEST_CONFIG, "--rerun-incomplete")
+
+    assert _model_files(folder) == reference
+    assert not list(folder.parent.glob(".*.partial")) and not list(checkpoints.glob(".*.partial"))
+    for table in ["results/tables/counts.parquet", "results/tables/passk.csv"]:
+        assert (study_copy / table).read_bytes() == (test_study / table).read_bytes(), table
