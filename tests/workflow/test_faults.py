@@ -24,7 +24,7 @@ CORES = 2
 def _start(workdir: Path, *args: str) -> tuple[subprocess.Popen, Path]:
     """Snakemake in its own session, so that it and its jobs can be killed together."""
     log = workdir / "killed-run.log"
-    proc = subprocess.Popen(snakemake_cmd("--cores", str(CORES), "--configfile", TEST_CONFIG, *args),
+    proc = subprocess.Popen(snakemake_cmd(*args, "--cores", str(CORES), "--configfile", TEST_CONFIG),
                             cwd=workdir, stdout=open(log, "w"), stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONHASHSEED": "0"}, start_new_session=True)
     return proc, log
@@ -41,19 +41,21 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 180) -> None:
     proc.wait(timeout=30)
 
 
-def _processes_in(workdir: Path) -> list[int]:
-    """Pids of live processes whose working directory is inside workdir."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cwd = os.readlink(entry / "cwd")
-        except OSError:
-            continue
-        if cwd == str(workdir) or cwd.startswith(f"{workdir}/"):
-            pids.append(int(entry.name))
-    return pids
+def _processes_in(workdir: Path, grace: float = 10) -> list[int]:
+    """Pids of processes still working inside workdir once `grace` seconds have passed."""
+    deadline = time.monotonic() + grace
+    while True:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            try:
+                cwd = os.readlink(entry / "cwd") if entry.name.isdigit() else ""
+            except OSError:  # gone, or a zombie
+                continue
+            if cwd == str(workdir) or cwd.startswith(f"{workdir}/"):
+                pids.append(int(entry.name))
+        if not pids or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.2)
 
 
 def _finished_outputs(log_text: str, rule: str) -> set[str]:
@@ -82,9 +84,14 @@ def _stat(path: Path) -> tuple[int, int]:
 
 
 def test_killed_sampling_resumes_without_redoing_finished_shards(study_copy, test_study):
-    samples = study_copy / "results" / "samples"
+    results = study_copy / "results"
+    samples = results / "samples"
     total = len(list(samples.rglob("shard*.parquet")))
-    shutil.rmtree(samples)  # sample everything again; models stay
+    # The study from its trained models on: sampling and everything after it is to be done.
+    for folder in ["samples", "scored", "report", "figures"]:
+        shutil.rmtree(results / folder)
+    for table in ["tables/counts.parquet", "tables/passk.csv", "provenance.json"]:
+        (results / table).unlink()
 
     proc, log = _start(study_copy)
     _kill_when(proc, lambda: len(list(samples.rglob("shard*.parquet"))) >= 6)
@@ -110,16 +117,18 @@ def test_killed_sampling_resumes_without_redoing_finished_shards(study_copy, tes
         assert (study_copy / table).read_bytes() == (test_study / table).read_bytes(), table
 
 
-def test_killed_training_job_is_detected_and_redone(study_copy, test_study):
+def test_killed_training_job_is_detected_and_redone(study_copy):
     model = "tdeep-rl-narrow"
     folder = study_copy / "results" / "models" / model
     checkpoints = study_copy / "results" / "checkpoints" / model
-    reference = _model_files(folder)
+    reference = _model_files(folder), _model_files(checkpoints)
 
-    # Retrain that one model (its intermediate checkpoints are gone) and kill the job once
-    # its intermediate checkpoint is (being) written: the final model is not written yet.
+    # Retrain that one model and kill the job once its intermediate checkpoint is (being)
+    # written: Snakemake removed the old model when the job started, the new one is not
+    # written yet. (The old checkpoints go first, so that only the new job's count.)
     shutil.rmtree(checkpoints)
-    proc, _ = _start(study_copy, f"results/models/{model}")
+    target = f"results/models/{model}"
+    proc, _ = _start(study_copy, "--force", target)
     _kill_when(proc, lambda: checkpoints.exists() and any(checkpoints.iterdir()))
     assert not _processes_in(study_copy), "a job process outlived the kill"
 
@@ -127,12 +136,14 @@ def test_killed_training_job_is_detected_and_redone(study_copy, test_study):
     assert not (folder / "config.json").exists()
     assert not (folder.exists() and any(folder.iterdir()))
 
+    # The same command again (after --unlock) retrains it, from scratch.
     run_snakemake(study_copy, "--unlock", "--configfile", TEST_CONFIG)
-    jobs = planned_jobs(study_copy, "--rerun-incomplete")
-    assert jobs.get("train_rl") == 1, jobs
-    run_snakemake(study_copy, "--cores", str(CORES), "--configfile", TEST_CONFIG, "--rerun-incomplete")
+    assert planned_jobs(study_copy, "--rerun-incomplete", target) == {"train_rl": 1}
+    run_snakemake(study_copy, target, "--cores", str(CORES), "--configfile", TEST_CONFIG,
+                  "--rerun-incomplete")
 
-    assert _model_files(folder) == reference
-    assert not list(folder.parent.glob(".*.partial")) and not list(checkpoints.glob(".*.partial"))
-    for table in ["results/tables/counts.parquet", "results/tables/passk.csv"]:
-        assert (study_copy / table).read_bytes() == (test_study / table).read_bytes(), table
+    assert (_model_files(folder), _model_files(checkpoints)) == reference
+    # No temp folder of the killed save is left (Snakemake's own markers aside).
+    for parent in [folder.parent, checkpoints]:
+        assert not [p for p in parent.iterdir() if p.name.startswith(".") and
+                    not p.name.startswith(".snakemake")], parent
