@@ -19,6 +19,8 @@ from workflow_runner import TEST_CONFIG, run_snakemake, snakemake_cmd
 pytestmark = pytest.mark.workflow
 
 CORES = 2
+# Two models x two benchmarks x two shards (test config): 8 sampling jobs to interrupt.
+RESAMPLED = ["tdeep-base", "tdeep-rl-narrow"]
 
 
 def _start(workdir: Path, *args: str) -> tuple[subprocess.Popen, Path]:
@@ -86,18 +88,25 @@ def _stat(path: Path) -> tuple[int, int]:
 def test_killed_sampling_resumes_without_redoing_finished_shards(study_copy, test_study):
     results = study_copy / "results"
     samples = results / "samples"
-    total = len(list(samples.rglob("shard*.parquet")))
-    # The study from its trained models on: sampling and everything after it is to be done.
-    for folder in ["samples", "scored", "report", "figures"]:
+
+    def shards() -> list[Path]:
+        return [p for model in RESAMPLED for p in (samples / model).rglob("shard*.parquet")]
+
+    total = len(shards())
+    # These models are sampled again, and everything after sampling is to be redone.
+    for model in RESAMPLED:
+        shutil.rmtree(samples / model)
+        shutil.rmtree(results / "scored" / model)
+    for folder in ["report", "figures"]:
         shutil.rmtree(results / folder)
     for table in ["tables/counts.parquet", "tables/passk.csv", "provenance.json"]:
         (results / table).unlink()
 
     proc, log = _start(study_copy)
-    _kill_when(proc, lambda: len(list(samples.rglob("shard*.parquet"))) >= 6)
+    _kill_when(proc, lambda: len(shards()) >= 3)
     assert not _processes_in(study_copy), "a job process outlived the kill"
 
-    done = sorted(samples.rglob("shard*.parquet"))
+    done = shards()
     finished = _finished_outputs(log.read_text(), "sample_model")
     assert 0 < len(finished) < total
     before = {path: _stat(study_copy / path) for path in finished}
@@ -111,7 +120,7 @@ def test_killed_sampling_resumes_without_redoing_finished_shards(study_copy, tes
     run_snakemake(study_copy, "--cores", str(CORES), "--configfile", TEST_CONFIG, "--rerun-incomplete")
 
     assert {path: _stat(study_copy / path) for path in finished} == before
-    assert len(list(samples.rglob("shard*.parquet"))) == total
+    assert len(shards()) == total
     assert not list(samples.rglob(".*.tmp")), "a temp file of a killed write was left behind"
     for table in ["results/tables/counts.parquet", "results/tables/passk.csv"]:
         assert (study_copy / table).read_bytes() == (test_study / table).read_bytes(), table
