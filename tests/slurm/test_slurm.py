@@ -110,3 +110,13 @@ def test_slurm_profile_matches_local_run(test_study, tmp_path):
 
     # Logs of successful jobs are kept under logs/slurm.
     assert len(list((workdir / "logs" / "slurm").rglob("*.log"))) == len(jobs)
+
+
+def test_missing_slurm_is_a_stated_skip_and_under_ci_a_failure(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "unavailable_reason", lambda: "no slurmd here")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no slurmd here"):
+        _require_slurm()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true.*no slurmd here"):
+        _require_slurm()
