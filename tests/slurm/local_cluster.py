@@ -95,7 +95,7 @@ class LocalCluster:
             "MaxTime=INFINITE State=UP" for name, default in self.partitions.items())
         self.conf.write_text(f"""\
 ClusterName=rlvrtest
-SlurmctldHost={self.node}
+SlurmctldHost={self.node}(127.0.0.1)
 SlurmctldPort={ctld_port}
 SlurmdPort={slurmd_port}
 SlurmUser=root
@@ -120,7 +120,7 @@ MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 GresTypes=gpu
-NodeName={self.node} CPUs={cpus} RealMemory={memory} Gres=gpu:fake:1 State=UNKNOWN
+NodeName={self.node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} Gres=gpu:fake:1 State=UNKNOWN
 {partitions}
 """)
         # A fake GPU: SLURM schedules it and sets CUDA_VISIBLE_DEVICES; there is no device.
