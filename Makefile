@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: install reproduce quick test lint dag
+.PHONY: install reproduce quick test lint dag lock
 
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,9 @@ lint: install
 
 dag: install
 	$(BIN)/snakemake --dag | dot -Tpdf > dag.pdf
+
+# Lockfiles Snakemake reads: envs/<env>.<platform>.pin.txt (+ .pip.txt). Needs conda-lock
+# and reachable conda channels (not the case where this project is built: none committed).
+LOCK_PLATFORMS ?= linux-64
+lock: install  ## conda-lock envs/*.yaml for LOCK_PLATFORMS
+	$(BIN)/python scripts/dev/lock_envs.py $(LOCK_PLATFORMS)

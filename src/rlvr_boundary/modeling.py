@@ -44,18 +44,28 @@ def build_model(architecture: dict, max_positions: int):
 
 
 def save_checkpoint(model, tokenizer, path: str | Path) -> None:
-    """Save into a sibling temp folder, then rename: a killed job never leaves a folder
-    that looks like a finished model."""
+    """Save into a hidden sibling temp folder, then rename: a killed job never leaves a
+    folder at ``path`` that looks like a finished model (at worst a ``.<name>.partial``
+    sibling, which the next save clears). A model already at ``path`` is moved aside
+    first, as a folder cannot be renamed onto a non-empty one."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
+    old = path.with_name(f".{path.name}.old")
+    for leftover in (tmp, old):
+        shutil.rmtree(leftover, ignore_errors=True)
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    shutil.rmtree(path, ignore_errors=True)
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if path.exists():
+        os.replace(path, old)
     os.replace(tmp, path)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def load_checkpoint(path: str | Path, device: str = "cpu"):

@@ -1,0 +1,120 @@
+"""The Snakemake profiles, read the way Snakemake reads them: site settings come from the
+environment, GPU rules get their GPU settings, every job's CPUs are its threads, and the
+auto-loaded local profile cannot spoil a SLURM run."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from snakemake.profiles import ProfileConfigFileParser
+
+REPO = Path(__file__).resolve().parents[2]
+SLURM = REPO / "profiles" / "slurm" / "config.yaml"
+DEFAULT = REPO / "profiles" / "default" / "config.yaml"
+SITE_VARS = ["RLVR_SLURM_ACCOUNT", "RLVR_SLURM_PARTITION", "RLVR_SLURM_GPU_PARTITION",
+             "RLVR_SLURM_GPU_MODEL", "RLVR_SLURM_STATUS_COMMAND", "SNAKEMAKE_PROFILE"]
+
+
+def _parse(path: Path) -> dict:
+    """The profile as Snakemake turns it into command-line arguments."""
+    with open(path) as stream:
+        return dict(ProfileConfigFileParser().parse(stream))
+
+
+def _resources(entries: list[str]) -> dict[str, dict[str, str]]:
+    """set-resources entries ('rule:key=value') as {rule: {key: value}}."""
+    table: dict[str, dict[str, str]] = {}
+    for entry in entries:
+        rule, assignment = entry.split(":", 1)
+        key, value = assignment.split("=", 1)
+        table.setdefault(rule, {})[key] = value
+    return table
+
+
+def _workflow_rules() -> dict[str, str]:
+    """{rule name: its source text} for every rule of the workflow."""
+    rules = {}
+    for smk in sorted((REPO / "rules").glob("*.smk")):
+        text = smk.read_text()
+        starts = [(m.start(), m.group(1) or m.group(2)) for m in
+                  re.finditer(r"^(?:rule (\w+):|use rule \w+ as (\w+) with:)", text, re.MULTILINE)]
+        for (start, name), (end, _) in zip(starts, starts[1:] + [(len(text), "")]):
+            rules[name] = text[start:end]
+    return rules
+
+
+@pytest.fixture(autouse=True)
+def no_site_settings(monkeypatch):
+    for name in SITE_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_slurm_profile_defaults():
+    profile = _parse(SLURM)
+    assert profile["executor"] == "slurm"
+    assert profile["slurm-status-command"] == "squeue"  # no slurmdbd needed
+    assert profile["slurm-logdir"] == "logs/slurm"
+    assert int(profile["retries"]) >= 1
+    assert not any("slurm_account" in e or "slurm_partition" in e or "gpu_model" in e
+                   for e in profile["default-resources"] + profile["set-resources"])
+
+
+def test_site_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("RLVR_SLURM_ACCOUNT", "proj42")
+    monkeypatch.setenv("RLVR_SLURM_PARTITION", "cpu")
+    monkeypatch.setenv("RLVR_SLURM_GPU_PARTITION", "a100")
+    monkeypatch.setenv("RLVR_SLURM_GPU_MODEL", "a100")
+    monkeypatch.setenv("RLVR_SLURM_STATUS_COMMAND", "sacct")
+    profile = _parse(SLURM)
+    assert "slurm_account=proj42" in profile["default-resources"]
+    assert "slurm_partition=cpu" in profile["default-resources"]
+    assert profile["slurm-status-command"] == "sacct"
+    resources = _resources(profile["set-resources"])
+    assert resources["train_rl"]["slurm_partition"] == "a100"
+    assert resources["train_rl"]["gpu_model"] == "a100"
+    assert "slurm_partition" not in resources["grade_samples"]
+
+
+def test_gpu_rules_and_threads():
+    rules = _workflow_rules()
+    resources = _resources(_parse(SLURM)["set-resources"])
+    assert set(resources) <= set(rules), "set-resources names a rule the workflow lacks"
+    gpu_rules = {name for name, text in rules.items() if re.search(r"\bgpu=GPUS\b", text)}
+    gpu_rules |= {name for name, text in rules.items()
+                  if re.match(r"use rule (\w+)", text) and
+                  re.match(r"use rule (\w+)", text).group(1) in gpu_rules}
+    assert {"pretrain_base", "pretrain_teacher", "train_rl", "distill_student", "sample_model",
+            "build_distillation_set"} <= gpu_rules
+    for rule in gpu_rules:
+        # The GPU request itself comes from the rule (`gpu` = 1 with device: cuda).
+        assert "gpu" not in resources[rule]
+        assert resources[rule]["cpus_per_gpu"] == "threads", rule
+        assert "attempt" in resources[rule]["runtime"], rule
+    # CPUs are a job's threads: nothing pins cpus_per_task to a number.
+    assert not any("cpus_per_task" in r for r in resources.values())
+
+
+def test_local_profile_keeps_out_of_slurm_runs(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["snakemake", "--cores", "2"])
+    local = _parse(DEFAULT)
+    assert local["cores"] == "all" and local["rerun-incomplete"] == "True"
+    monkeypatch.setattr(sys, "argv", ["snakemake", "--profile", "profiles/slurm"])
+    under_slurm = _parse(DEFAULT)
+    assert "cores" not in under_slurm and "latency-wait" not in under_slurm
+    # profiles/default wins per key over profiles/slurm: shared keys must agree.
+    slurm = _parse(SLURM)
+    for key in set(under_slurm) & set(slurm):
+        assert under_slurm[key] == slurm[key], key
+    monkeypatch.setattr(sys, "argv", ["snakemake"])
+    monkeypatch.setenv("SNAKEMAKE_PROFILE", "/site/profiles/slurm-gpu")
+    assert "cores" not in _parse(DEFAULT)
+
+
+def test_localrules_file_names_existing_rules():
+    rules = _workflow_rules()
+    text = (REPO / "rules" / "localrules.smk").read_text()
+    names = re.findall(r"^\s+(\w+),?$", text.split("localrules:", 1)[1], re.MULTILINE)
+    assert names and set(names) <= set(rules)

@@ -1,0 +1,158 @@
+"""Killed runs lose at most the jobs in flight, and a rerun ends where an uninterrupted
+run ends (`test_study`): finished shards are kept, a killed training job is redone."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import planned_jobs
+from workflow_runner import TEST_CONFIG, run_snakemake, snakemake_cmd
+
+pytestmark = pytest.mark.workflow
+
+CORES = 2
+# Two models x two benchmarks x two shards (test config): 8 sampling jobs to interrupt.
+RESAMPLED = ["tdeep-base", "tdeep-rl-narrow"]
+
+
+def _start(workdir: Path, *args: str) -> tuple[subprocess.Popen, Path]:
+    """Snakemake in its own session, so that it and its jobs can be killed together."""
+    log = workdir / "killed-run.log"
+    proc = subprocess.Popen(snakemake_cmd(*args, "--cores", str(CORES), "--configfile", TEST_CONFIG),
+                            cwd=workdir, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONHASHSEED": "0"}, start_new_session=True)
+    return proc, log
+
+
+def _kill_when(proc: subprocess.Popen, ready, timeout: float = 180) -> None:
+    """SIGKILL Snakemake and every job process (no clean-up: a crashed node) once ready()."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline, "the run never reached the kill point"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def _processes_in(workdir: Path, grace: float = 10) -> list[int]:
+    """Pids of processes still working inside workdir once `grace` seconds have passed."""
+    deadline = time.monotonic() + grace
+    while True:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            try:
+                cwd = os.readlink(entry / "cwd") if entry.name.isdigit() else ""
+            except OSError:  # gone, or a zombie
+                continue
+            if cwd == str(workdir) or cwd.startswith(f"{workdir}/"):
+                pids.append(int(entry.name))
+        if not pids or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.2)
+
+
+def _finished_outputs(log_text: str, rule: str) -> set[str]:
+    """Outputs of the jobs of `rule` that Snakemake recorded as finished before the kill
+    (it unmarks a job's outputs as incomplete before it logs 'Finished jobid')."""
+    outputs = {}
+    for block in re.split(r"\n(?=\[)", log_text):
+        header = re.search(rf"^(?:local)?rule {rule}:$", block, flags=re.MULTILINE)
+        jobid = re.search(r"^\s+jobid: (\d+)$", block, flags=re.MULTILINE)
+        output = re.search(r"^\s+output: (.+)$", block, flags=re.MULTILINE)
+        if header and jobid and output:
+            outputs[jobid.group(1)] = output.group(1).split(", ")
+    finished = re.findall(rf"^Finished jobid: (\d+) \(Rule: {rule}\)$", log_text, flags=re.MULTILINE)
+    return {path for jobid in finished for path in outputs[jobid]}
+
+
+def _model_files(folder: Path) -> dict[str, bytes]:
+    """A checkpoint folder's files and bytes (Snakemake's timestamp marker left out)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.startswith(".snakemake")}
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_ino, info.st_mtime_ns
+
+
+def test_killed_sampling_resumes_without_redoing_finished_shards(study_copy, test_study):
+    results = study_copy / "results"
+    samples = results / "samples"
+
+    def shards() -> list[Path]:
+        return [p for model in RESAMPLED for p in (samples / model).rglob("shard*.parquet")]
+
+    total = len(shards())
+    # These models are sampled again, and everything after sampling is to be redone.
+    for model in RESAMPLED:
+        shutil.rmtree(samples / model)
+        shutil.rmtree(results / "scored" / model)
+    for folder in ["report", "figures"]:
+        shutil.rmtree(results / folder)
+    for table in ["tables/counts.parquet", "tables/passk.csv", "provenance.json"]:
+        (results / table).unlink()
+
+    proc, log = _start(study_copy)
+    _kill_when(proc, lambda: len(shards()) >= 3)
+    assert not _processes_in(study_copy), "a job process outlived the kill"
+
+    done = shards()
+    finished = _finished_outputs(log.read_text(), "sample_model")
+    assert 0 < len(finished) < total
+    before = {path: _stat(study_copy / path) for path in finished}
+    # Whatever is on disk is whole (atomic writes); at most the jobs in flight are lost.
+    assert len(done) - len(finished) <= CORES
+
+    # A killed Snakemake leaves its lock; unlock, then rerun the incomplete jobs.
+    run_snakemake(study_copy, "--unlock", "--configfile", TEST_CONFIG)
+    jobs = planned_jobs(study_copy, "--rerun-incomplete")
+    assert jobs["sample_model"] == total - len(finished)
+    run_snakemake(study_copy, "--cores", str(CORES), "--configfile", TEST_CONFIG, "--rerun-incomplete")
+
+    assert {path: _stat(study_copy / path) for path in finished} == before
+    assert len(shards()) == total
+    assert not list(samples.rglob(".*.tmp")), "a temp file of a killed write was left behind"
+    for table in ["results/tables/counts.parquet", "results/tables/passk.csv"]:
+        assert (study_copy / table).read_bytes() == (test_study / table).read_bytes(), table
+
+
+def test_killed_training_job_is_detected_and_redone(study_copy):
+    model = "tdeep-rl-narrow"
+    folder = study_copy / "results" / "models" / model
+    checkpoints = study_copy / "results" / "checkpoints" / model
+    reference = _model_files(folder), _model_files(checkpoints)
+
+    # Retrain that one model and kill the job once its intermediate checkpoint is (being)
+    # written: Snakemake removed the old model when the job started, the new one is not
+    # written yet. (The old checkpoints go first, so that only the new job's count.)
+    shutil.rmtree(checkpoints)
+    target = f"results/models/{model}"
+    proc, _ = _start(study_copy, "--force", target)
+    _kill_when(proc, lambda: checkpoints.exists() and any(checkpoints.iterdir()))
+    assert not _processes_in(study_copy), "a job process outlived the kill"
+
+    # Nothing that looks like a finished model is left behind.
+    assert not (folder / "config.json").exists()
+    assert not (folder.exists() and any(folder.iterdir()))
+
+    # The same command again (after --unlock) retrains it, from scratch.
+    run_snakemake(study_copy, "--unlock", "--configfile", TEST_CONFIG)
+    assert planned_jobs(study_copy, "--rerun-incomplete", target) == {"train_rl": 1}
+    run_snakemake(study_copy, target, "--cores", str(CORES), "--configfile", TEST_CONFIG,
+                  "--rerun-incomplete")
+
+    assert (_model_files(folder), _model_files(checkpoints)) == reference
+    # No temp folder of the killed save is left (Snakemake's own markers aside).
+    for parent in [folder.parent, checkpoints]:
+        assert not [p for p in parent.iterdir() if p.name.startswith(".") and
+                    not p.name.startswith(".snakemake")], parent
