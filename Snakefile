@@ -24,6 +24,7 @@ include: "rules/estimate.smk"
 include: "rules/algorithms.smk"
 include: "rules/boundary.smk"
 include: "rules/real.smk"
+include: "rules/localrules.smk"
 include: "rules/report.smk"
 
 

@@ -27,7 +27,7 @@ def test_dse_is_base_pass_at_n_minus_pass_at_1_from_passk(results):
     gap = pd.read_csv(results / "tables/sampling_efficiency_gap.csv")
     passk = _passk(results)
     assert sorted(gap.algorithm.unique()) == ["dapo", "grpo", "ppo", "reinforce_pp", "remax", "rloo"]
-    assert set(gap.benchmark) == {"t_easy", "t_hard"}
+    assert set(gap.benchmark) == {"t_easy"}  # the study's benchmarks (configs/test.yaml)
     for row in gap.itertuples():
         expected = passk["tdeep-base", row.benchmark, 16] - passk[row.model, row.benchmark, 1]
         assert row.dse == pytest.approx(expected, abs=1e-9)
