@@ -50,7 +50,7 @@ rule train_rl:
     a verifiable reward, keeping intermediate checkpoints for the training-length study.
     A run is a regime, or a regime plus an algorithm or seed of a study."""
     input:
-        code=code("rl"),
+        code=code("rl_job", "rl"),
         base="results/models/{family}-base",
         prompts="results/data/rl_prompts.parquet",
     output:
@@ -66,7 +66,7 @@ rule train_rl:
     resources:
         mem_mb=4000,
         runtime=60,
-        gpu=GPUS,
+        gpu=GPUS * config["rl"].get("gpus", 1),
     log:
         "logs/train_rl/{family}-{run}.log",
     benchmark:

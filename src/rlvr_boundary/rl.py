@@ -17,6 +17,7 @@ study; TRL's own checkpointing is off.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -100,7 +101,7 @@ class _CheckpointCallback(TrainerCallback):
         self.checkpoint_dir, self.steps = checkpoint_dir, steps
 
     def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step in self.steps:
+        if state.global_step in self.steps and state.is_world_process_zero:
             path = self.checkpoint_dir / f"step-{state.global_step:05d}"
             save_checkpoint(self.model, self.tokenizer, path)
             log.info("step %d: checkpoint saved to %s", state.global_step, path)
@@ -145,6 +146,16 @@ def _history(log_history: list[dict]) -> pd.DataFrame:
     return history[first + sorted(c for c in history.columns if c not in first)]
 
 
+def per_device_batch(completions: int, processes: int | None = None) -> int:
+    """Completions per process and step, so that the step's total (the rollout budget)
+    does not depend on how many processes (GPUs) share it."""
+    processes = int(os.environ.get("WORLD_SIZE", 1)) if processes is None else processes
+    if completions % processes:
+        raise ValueError(f"{completions} completions per step do not split over {processes} "
+                         "processes; choose prompts_per_step x generations_per_prompt divisible by rl.gpus")
+    return completions // processes
+
+
 def _trainer_args(cfg: dict, output_dir: str, seed: int, device: str):
     """TRL's config object for ``cfg["trainer"]``: RLOOConfig for rloo, GRPOConfig otherwise."""
     from trl import GRPOConfig, RLOOConfig  # heavy import, only where needed
@@ -152,14 +163,16 @@ def _trainer_args(cfg: dict, output_dir: str, seed: int, device: str):
     per_step, group = int(cfg["prompts_per_step"]), int(cfg["generations_per_prompt"])
     common = dict(
         output_dir=output_dir,
-        use_cpu=device == "cpu", bf16=False, fp16=False,  # fp32 (TRL defaults bf16 to True)
-        use_vllm=False,
+        # fp32 unless asked (TRL defaults bf16 to True); CPU runs are always fp32.
+        use_cpu=device == "cpu", bf16=bool(cfg["bf16"]) and device != "cpu", fp16=False,
+        use_vllm=bool(cfg["use_vllm"]),
+        **({"vllm_mode": cfg["vllm_mode"]} if cfg["use_vllm"] else {}),
         report_to="none", disable_tqdm=True,
         logging_strategy="steps", logging_steps=1,
         save_strategy="no",
         seed=seed, data_seed=seed,
         max_steps=int(cfg["steps"]),
-        per_device_train_batch_size=per_step * group,
+        per_device_train_batch_size=per_device_batch(per_step * group),
         gradient_accumulation_steps=1,
         num_generations=group,
         max_completion_length=int(cfg["max_new_tokens"]),

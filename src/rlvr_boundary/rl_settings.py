@@ -19,6 +19,12 @@ OPTIONAL_SETTINGS = {
     "epsilon": 0.2,                 # PPO-style clip range
     "max_grad_norm": 1.0,
     "weight_decay": 0.0,
+    # Paper scale, on GPUs: TRL generates with vLLM (colocate: in the training process;
+    # server: `trl vllm-serve` elsewhere); bf16 weights; one process per GPU (accelerate).
+    "use_vllm": False,
+    "vllm_mode": "colocate",
+    "bf16": False,
+    "gpus": 1,
 }
 
 # The trainers of the algorithm study and the extra keys each accepts, with their defaults
