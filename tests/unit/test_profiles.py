@@ -40,7 +40,8 @@ def _workflow_rules() -> dict[str, str]:
     for smk in sorted((REPO / "rules").glob("*.smk")):
         text = smk.read_text()
         starts = [(m.start(), m.group(1) or m.group(2)) for m in
-                  re.finditer(r"^(?:rule (\w+):|use rule \w+ as (\w+) with:)", text, re.MULTILINE)]
+                  re.finditer(r"^[ \t]*(?:rule (\w+):|use rule \w+ as (\w+) with:)", text,
+                              re.MULTILINE)]
         for (start, name), (end, _) in zip(starts, starts[1:] + [(len(text), "")]):
             rules[name] = text[start:end]
     return rules
