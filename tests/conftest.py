@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,11 @@ from workflow_runner import run_test_study
 
 @pytest.fixture(scope="session")
 def test_study(tmp_path_factory) -> Path:
-    """A finished run of the test configuration (the whole DAG), shared by all tests."""
+    """A finished run of the test configuration (the whole DAG), shared by all tests.
+    RLVR_REUSE_STUDY=<folder of a finished run> skips the run (a debugging aid only)."""
+    reuse = os.environ.get("RLVR_REUSE_STUDY")
+    if reuse:
+        return Path(reuse)
     return run_test_study(tmp_path_factory.mktemp("study"))
 
 

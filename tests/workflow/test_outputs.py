@@ -88,10 +88,12 @@ def test_passk_contract_and_values(tables):
     assert list(passk.columns) == PASSK_COLUMNS
     assert sorted(passk.k.unique()) == [1, 2, 4, 8, 16]
     assert ((passk.ci_low <= passk.pass_at_k + 1e-12) & (passk.pass_at_k <= passk.ci_high + 1e-12)).all()
-    for (model, benchmark, metric), group in counts.groupby(["model", "benchmark", "metric"]):
+    for (model, benchmark, temperature, metric), group in counts.groupby(
+            ["model", "benchmark", "temperature", "metric"]):
         for k in (1, 16):
             expected = np.mean([pass_at_k(n, c, k) for n, c in zip(group.n, group.c)])
             row = passk[(passk.model == model) & (passk.benchmark == benchmark)
+                        & np.isclose(passk.temperature, temperature)
                         & (passk.metric == metric) & (passk.k == k)]
             assert row.pass_at_k.item() == pytest.approx(expected, abs=1e-9)
 
@@ -113,7 +115,8 @@ def test_every_claim_has_an_overall_verdict(tables):
 
 
 def test_claim_values_match_passk_table(tables):
-    passk = tables["passk"].set_index(["model", "benchmark", "metric", "k"]).pass_at_k
+    passk = tables["passk"]
+    passk = passk[np.isclose(passk.temperature, 1.0)].set_index(["model", "benchmark", "metric", "k"]).pass_at_k
     for row in tables["claims"]:
         if row["id"] in ("C1", "C2") and row["scope"].startswith("family="):
             scope = dict(part.split("=") for part in row["scope"].split("/"))

@@ -66,7 +66,7 @@ def test_every_study_table_and_figure_exists(results):
     for name in ("passk_curves_algorithms", "training_curves_algorithms", "training_length",
                  "coverage", "cot_validity", "regime_gap", "crossover_spread",
                  "accuracy_histograms_tdeep", "perplexity_tdeep", "passk_temperatures_twide"):
-        assert (results / f"figures/{name}.png").stat().st_size > 5000, name
+        assert (results / f"figures/{name}.png").stat().st_size > 2000, name
 
 
 def test_regimes_sweep_includes_the_rarity_variant(results):
@@ -105,6 +105,7 @@ def test_c6_rows_are_computed(results):
 def test_snakemake_html_report(study_copy):
     run_snakemake(study_copy, "--configfile", TEST_CONFIG, "--report", "report.html")
     html = (study_copy / "report.html").read_text(errors="replace")
-    for caption in ("pass@k against k", "six RL algorithms", "Boundary analyses",
-                    "Perplexity of responses", "several sampling temperatures"):
+    for caption in ("against k (log scale)", "six RL algorithms", "Boundary analyses",
+                    "Perplexity of responses", "several sampling temperatures",
+                    "Every claim C1-C8"):
         assert caption in html
