@@ -15,10 +15,12 @@ PAPER_REGIME_NOTE = (
 )
 
 
-def _ci(low, high, digits=3) -> str:
+def _ci(low, high, digits=3, signed=True) -> str:
+    """[low, high]; differences are signed, levels (pass@k, dSE) are not."""
     if low is None or (isinstance(low, float) and math.isnan(low)):
         return ""
-    return f"[{low:+.{digits}f}, {high:+.{digits}f}]"
+    sign = "+" if signed else ""
+    return f"[{low:{sign}.{digits}f}, {high:{sign}.{digits}f}]"
 
 
 def _k(value) -> str:
@@ -79,8 +81,9 @@ def temperature_section(table: pd.DataFrame) -> str:
 
 def training_length_section(table: pd.DataFrame) -> str:
     rows = [[r.model, r.step, r.benchmark,
-             f"{r.pass_at_1:.3f} {_ci(r.pass_at_1_ci_low, r.pass_at_1_ci_high)}",
-             f"{r.pass_at_k_max:.3f} {_ci(r.pass_at_k_max_ci_low, r.pass_at_k_max_ci_high)}"]
+             f"{r.pass_at_1:.3f} {_ci(r.pass_at_1_ci_low, r.pass_at_1_ci_high, signed=False)}",
+             f"{r.pass_at_k_max:.3f} "
+             f"{_ci(r.pass_at_k_max_ci_low, r.pass_at_k_max_ci_high, signed=False)}"]
             for r in table.itertuples()]
     k_max = int(table.k_max.max()) if len(table) else 0
     return "\n".join([
@@ -91,8 +94,10 @@ def training_length_section(table: pd.DataFrame) -> str:
 
 
 def algorithms_section(gap: pd.DataFrame) -> str:
-    rows = [[r.algorithm, r.benchmark, f"{r.pass_at_1:.3f} {_ci(r.pass_at_1_ci_low, r.pass_at_1_ci_high)}",
-             f"{r.base_pass_at_k_max:.3f}", f"{r.dse:.3f} {_ci(r.dse_ci_low, r.dse_ci_high)}"]
+    rows = [[r.algorithm, r.benchmark,
+             f"{r.pass_at_1:.3f} {_ci(r.pass_at_1_ci_low, r.pass_at_1_ci_high, signed=False)}",
+             f"{r.base_pass_at_k_max:.3f}",
+             f"{r.dse:.3f} {_ci(r.dse_ci_low, r.dse_ci_high, signed=False)}"]
             for r in gap.itertuples()]
     k_max = int(gap.k_max.max()) if len(gap) else 0
     return "\n".join([
