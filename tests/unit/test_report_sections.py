@@ -1,0 +1,43 @@
+"""The studies' sections of claims.md render their tables faithfully."""
+
+import pandas as pd
+
+from rlvr_boundary.report_sections import (
+    PAPER_REGIME_NOTE,
+    algorithms_section,
+    real_section,
+    regimes_section,
+    training_length_section,
+)
+
+
+def test_regimes_section_states_the_paper_regime_and_every_row():
+    regimes = pd.DataFrame([
+        dict(family="f", regime="narrow", breadth=64, benchmark="b", gap=0.04, gap_ci_low=0.01,
+             gap_ci_high=0.08, both=96, base_only=4, rl_only=0, crossover_k=17.0,
+             c1_verdict="holds", c2_verdict="holds"),
+        dict(family="f", regime="broad", breadth=5000, benchmark="b", gap=-0.2, gap_ci_low=-0.3,
+             gap_ci_high=-0.1, both=70, base_only=2, rl_only=22, crossover_k=float("nan"),
+             c1_verdict="holds", c2_verdict="does not hold")])
+    text = regimes_section(regimes)
+    assert PAPER_REGIME_NOTE in text
+    assert "| f | narrow | 64 | b | +0.040 [+0.010, +0.080] | 96 | 4 | 0 | 17 | holds | holds |" in text
+    assert "| f | broad | 5000 | b | -0.200 [-0.300, -0.100] | 70 | 2 | 22 | none |" in text
+    assert text.index("| f | narrow") < text.index("| f | broad")  # by breadth
+
+
+def test_levels_are_unsigned_and_differences_signed():
+    gap = pd.DataFrame([dict(algorithm="ppo", benchmark="b", k_max=16, pass_at_1=0.5,
+                             pass_at_1_ci_low=0.4, pass_at_1_ci_high=0.6, base_pass_at_k_max=0.9,
+                             dse=0.4, dse_ci_low=0.3, dse_ci_high=0.5)])
+    assert "| ppo | b | 0.500 [0.400, 0.600] | 0.900 | 0.400 [0.300, 0.500] |" in algorithms_section(gap)
+    length = pd.DataFrame([dict(model="m", step=0, benchmark="b", k_max=16, pass_at_1=0.2,
+                                pass_at_1_ci_low=0.1, pass_at_1_ci_high=0.3, pass_at_k_max=0.8,
+                                pass_at_k_max_ci_low=0.7, pass_at_k_max_ci_high=0.9)])
+    assert "pass@16 [CI]" in training_length_section(length)
+
+
+def test_real_section_is_nested_under_its_own_heading():
+    text = real_section("## Real models: base vs RL\n\n### Details\nbody")
+    assert text.startswith("## Real models (not the tiny world)\n")
+    assert "### Real models: base vs RL" in text and "#### Details" in text
