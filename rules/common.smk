@@ -89,10 +89,12 @@ def all_evaluated_models():
     return list(dict.fromkeys(model for model, _, _ in EVALUATIONS))
 
 
-def scored_samples(models):
-    """Every scored table of these models (each at the temperatures it is sampled at)."""
+def scored_samples(models, temperatures=None):
+    """Every scored table of these models (each at the temperatures it is sampled at, or
+    only at ``temperatures``)."""
     chosen = set(models)
-    return [f"results/scored/{m}/{b}/T{t}.parquet" for m, b, t in EVALUATIONS if m in chosen]
+    return [f"results/scored/{m}/{b}/T{t}.parquet" for m, b, t in EVALUATIONS
+            if m in chosen and (temperatures is None or t in temperatures)]
 
 
 def model_folder(model):

@@ -18,7 +18,7 @@ rule count_correct:
 use rule count_correct as count_correct_quick with:
     input:
         code=code("grading"),
-        scored=scored_samples(quick_models()),
+        scored=scored_samples(quick_models(), TEMPERATURES),
     output:
         counts="results/quick/tables/counts.parquet",
     log:
