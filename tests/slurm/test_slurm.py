@@ -26,7 +26,7 @@ pytestmark = pytest.mark.workflow
 
 # The rules the profile treats as GPU rules (they declare `gpu` from the config's device).
 GPU_RULES = {"pretrain_base", "pretrain_teacher", "train_rl", "distill_student",
-             "sample_model", "build_distillation_set"}
+             "sample_model", "build_distillation_set", "score_perplexity", "measure_entropy"}
 # One of them is given a (fake) GPU although the test config runs on the CPU, so that a
 # GPU request is really made; its job still computes on the CPU.
 FORCED_GPU_RULE = "build_distillation_set"
