@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from itertools import combinations
 
-import numpy as np
 import pandas as pd
 
-from .claims import _aggregate_row, _row, benchmark_seed
-from .passk import bootstrap_mean_ci, bootstrap_weights, pass_at_k_matrix
+from .claims import _aggregate_row, _row
+from .coverage import benchmark_problems, benchmark_weights, model_counts, select_counts
+from .passk import bootstrap_mean_ci, pass_at_k_matrix
 
 GAP_COLUMNS = ["algorithm", "model", "benchmark", "k_max", "pass_at_1", "pass_at_1_ci_low",
                "pass_at_1_ci_high", "base_pass_at_k_max", "base_ci_low", "base_ci_high", "dse",
@@ -33,30 +33,21 @@ LENGTH_COLUMNS = ["model", "step", "benchmark", "k_max", "pass_at_1", "pass_at_1
                   "pass_at_k_max_ci_high", "n_problems"]
 
 
-def _per_problem(counts: pd.DataFrame, model: str, benchmark: str, problem_ids) -> pd.DataFrame:
-    table = counts[(counts.model == model) & (counts.benchmark == benchmark)]
-    table = table.set_index("problem_id").reindex(problem_ids)
-    if table.n.isna().any():
-        raise ValueError(f"{model} on {benchmark}: counts missing for some problems")
-    return table
-
-
-def _select(counts: pd.DataFrame, metric: str, temperature: float) -> pd.DataFrame:
-    return counts[(counts.metric == metric)
-                  & np.isclose(counts.temperature.astype(float), float(temperature))]
-
-
-def _benchmark_frames(counts, models: dict[str, str], base: str, n_resamples: int, seed: int):
-    """Per benchmark: problem ids, weights and the per-problem tables of base and models."""
-    for benchmark in sorted(counts.benchmark.unique()):
-        problem_ids = np.sort(counts.loc[counts.benchmark == benchmark, "problem_id"].unique())
-        present = set(counts.loc[counts.benchmark == benchmark, "model"])
+def _benchmark_frames(counts, metric: str, temperature: float, models: dict[str, str], base: str,
+                      n_resamples: int, seed: int):
+    """Per benchmark with the base and every model: weights (the shared per-benchmark
+    matrix) and the per-problem tables of base and models, in problem_id order."""
+    selected = select_counts(counts, metric, temperature)
+    problems = benchmark_problems(selected)
+    weights = benchmark_weights(problems, n_resamples, seed)
+    for benchmark, problem_ids in problems.items():
+        present = set(selected.loc[selected.benchmark == benchmark, "model"])
         if base not in present or not set(models.values()) <= present:
             continue
-        weights = bootstrap_weights(len(problem_ids), n_resamples, benchmark_seed(seed, benchmark))
-        tables = {name: _per_problem(counts, model, benchmark, problem_ids)
+        tables = {name: model_counts(selected, model, benchmark, problem_ids)
                   for name, model in models.items()}
-        yield benchmark, weights, _per_problem(counts, base, benchmark, problem_ids), tables
+        yield (benchmark, weights[benchmark], model_counts(selected, base, benchmark, problem_ids),
+               tables)
 
 
 def sampling_efficiency_gap(counts: pd.DataFrame, algorithms: dict[str, str], base: str,
@@ -68,9 +59,9 @@ def sampling_efficiency_gap(counts: pd.DataFrame, algorithms: dict[str, str], ba
     base and every algorithm on the benchmark.
     """
     rows = []
-    selected = _select(counts, metric, temperature)
-    for benchmark, weights, base_t, tables in _benchmark_frames(selected, algorithms, base,
-                                                                 n_resamples, seed):
+    for benchmark, weights, base_t, tables in _benchmark_frames(counts, metric, temperature,
+                                                                 algorithms, base, n_resamples,
+                                                                 seed):
         k_max = int(min(base_t.n.min(), *(t.n.min() for t in tables.values())))
         base_k = pass_at_k_matrix(base_t.n, base_t.c, [k_max])[:, 0]
         base_ci = bootstrap_mean_ci(base_k, weights, level)
@@ -87,9 +78,8 @@ def pairwise_differences(counts: pd.DataFrame, algorithms: dict[str, str], base:
                          level: float = 0.95) -> pd.DataFrame:
     """pass@1(a) - pass@1(b) with a paired CI for every pair of algorithms and benchmark."""
     rows = []
-    selected = _select(counts, metric, temperature)
-    for benchmark, weights, _, tables in _benchmark_frames(selected, algorithms, base,
-                                                           n_resamples, seed):
+    for benchmark, weights, _, tables in _benchmark_frames(counts, metric, temperature,
+                                                           algorithms, base, n_resamples, seed):
         pass_1 = {name: pass_at_k_matrix(t.n, t.c, [1])[:, 0] for name, t in tables.items()}
         for a, b in combinations(sorted(pass_1), 2):
             rows.append((benchmark, a, b, *bootstrap_mean_ci(pass_1[a] - pass_1[b], weights, level)))
@@ -164,9 +154,8 @@ def training_length_table(counts: pd.DataFrame, checkpoints: dict[str, int], bas
     models = {**{base: base}, **{m: m for m in checkpoints}}
     steps = {base: 0, **checkpoints}
     rows = []
-    selected = _select(counts, metric, temperature)
-    for benchmark, weights, _, tables in _benchmark_frames(selected, models, base, n_resamples,
-                                                           seed):
+    for benchmark, weights, _, tables in _benchmark_frames(counts, metric, temperature, models,
+                                                           base, n_resamples, seed):
         k_max = int(min(t.n.min() for t in tables.values()))
         for model, table in sorted(tables.items(), key=lambda item: steps[item[0]]):
             per_problem = pass_at_k_matrix(table.n, table.c, [1, k_max])
