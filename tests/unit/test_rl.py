@@ -5,9 +5,7 @@ import pytest
 import torch
 
 from rlvr_boundary import rl
-from rlvr_boundary.data import draw_problems, problems_frame
-from rlvr_boundary.modeling import load_checkpoint, save_checkpoint
-from rlvr_boundary.pretrain import pretrain
+from rlvr_boundary.modeling import load_checkpoint
 from rlvr_boundary.task import parse_prompt
 
 PROMPT = "4+3*2-5="  # 4+3=7, 7*2=4, 4-5=9
@@ -65,28 +63,6 @@ def test_reward_function_rejects_unknown_metric():
 
 
 # ---------------------------------------------------------------- training
-
-@pytest.fixture(scope="module")
-def base_path(tmp_path_factory):
-    """A tiny Llama (hidden 64, 1 layer) pretrained briefly on clean depth 1-2 traces, so
-    that some sampled answers are right and GRPO's advantages are not all zero."""
-    rng = np.random.default_rng(0)
-    train = problems_frame(draw_problems(rng, [1, 2], 300, set(), "train"), "train")
-    architecture = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1,
-                    "num_attention_heads": 2}
-    model, tokenizer, _ = pretrain(train, architecture, {"depths": [1, 2], "steps": 300,
-                                                         "batch_size": 64, "learning_rate": 3e-3},
-                                   None, 64, seed=0, threads=1)
-    path = tmp_path_factory.mktemp("base") / "model"
-    save_checkpoint(model, tokenizer, path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def prompts():
-    rng = np.random.default_rng(1)
-    return [p.prompt for p in draw_problems(rng, [1, 2], 8, set(), "rl")]
-
 
 @pytest.fixture(scope="module")
 def recorded_run(base_path, prompts, tmp_path_factory):

@@ -11,9 +11,7 @@ import torch
 from rlvr_boundary import rl
 from rlvr_boundary import rl_algorithms as alg
 from rlvr_boundary import rl_settings
-from rlvr_boundary.data import draw_problems, problems_frame
-from rlvr_boundary.modeling import load_checkpoint, save_checkpoint
-from rlvr_boundary.pretrain import pretrain
+from rlvr_boundary.modeling import load_checkpoint
 
 T = torch.tensor
 
@@ -177,27 +175,6 @@ ALGORITHMS = {
     "remax": {"trainer": "remax"},
     "ppo": {"trainer": "ppo", "gae_lambda": 0.95},
 }
-
-
-@pytest.fixture(scope="module")
-def base_path(tmp_path_factory):
-    """A tiny Llama briefly pretrained on clean depth 1-2 traces (some samples right)."""
-    rng = np.random.default_rng(0)
-    train = problems_frame(draw_problems(rng, [1, 2], 300, set(), "train"), "train")
-    architecture = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1,
-                    "num_attention_heads": 2}
-    model, tokenizer, _ = pretrain(train, architecture, {"depths": [1, 2], "steps": 300,
-                                                         "batch_size": 64, "learning_rate": 3e-3},
-                                   None, 64, seed=0, threads=1)
-    path = tmp_path_factory.mktemp("base") / "model"
-    save_checkpoint(model, tokenizer, path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def prompts():
-    rng = np.random.default_rng(1)
-    return [p.prompt for p in draw_problems(rng, [1, 2], 8, set(), "rl")]
 
 
 def _run(base_path, prompts, tmp_path, algorithm, seed=3):
