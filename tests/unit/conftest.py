@@ -1,7 +1,8 @@
-"""Fixtures shared by the RL unit tests (test_rl.py, test_rl_algorithms.py)."""
+"""Fixtures shared by unit-test modules."""
 
 import numpy as np
 import pytest
+import torch
 
 from rlvr_boundary.data import draw_problems, problems_frame
 from rlvr_boundary.modeling import save_checkpoint
@@ -28,3 +29,14 @@ def base_path(tmp_path_factory):
 def prompts():
     rng = np.random.default_rng(1)
     return [p.prompt for p in draw_problems(rng, [1, 2], 8, set(), "rl")]
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread: results are defined per thread count, and on a shared 2-core
+    machine a second OpenMP thread waiting for a busy core makes tiny ops 100x slower.
+    Modules opt in with pytestmark = pytest.mark.usefixtures("one_thread")."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

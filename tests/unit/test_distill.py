@@ -17,12 +17,8 @@ ARCH = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1, "nu
 SETTINGS = {"steps": 4, "batch_size": 4, "learning_rate": 1e-2}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# One torch thread for every test here (tests/unit/conftest.py says why).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -26,13 +26,8 @@ COMPLETIONS = ["+3=7*2=4-5=9|9", "-1=6|6", "*9=8+9=7", "", "*5=5|5", "-2=9+3=2|2
 FINISH = ["stop", "stop", "length", "stop", "length", "stop", "stop"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: results are defined per thread count (see test_sampling)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# One torch thread for every test here (tests/unit/conftest.py says why).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_model(seed: int = 0, arch: dict = ARCH):

@@ -23,14 +23,8 @@ def tiny_model(seed: int = 0, max_positions: int = 48):
     return model, tokenizer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: results are defined per thread count, and on a shared 2-core
-    machine a second OpenMP thread waiting for a busy core makes tiny ops 100x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# One torch thread for every test here (tests/unit/conftest.py says why).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
