@@ -73,19 +73,13 @@ def plot_temperature_curves(passk: pd.DataFrame, models: list[str], temperatures
                             metric: str, benchmark_labels: dict[str, str], title: str):
     """pass@k of each model at each temperature; one colour per model, a line style per T."""
     colours = ["black", "tab:red", "tab:orange", "tab:purple"]
-    curves_by_t = []
+    # plot_curves draws one temperature: tag each (model, temperature) as a model of its own.
+    tagged, curves = [], []
     for i, model in enumerate(models):
         for j, t in enumerate(temperatures):
-            curves_by_t.append((t, (model, f"{model} T={t:g}", colours[i % len(colours)],
-                                    BASE_STYLES[j % len(BASE_STYLES)])))
-    # plot_curves draws one temperature; tag each model/temperature as its own "model".
-    tagged = []
-    for t, (model, label, colour, style) in curves_by_t:
-        rows = passk[(passk.model == model) & np.isclose(passk.temperature, t)].copy()
-        rows["model"] = f"{model}@{t:g}"
-        rows["temperature"] = 0.0
-        tagged.append(rows)
+            rows = passk[(passk.model == model) & np.isclose(passk.temperature, t)]
+            tagged.append(rows.assign(model=f"{model}@{t:g}", temperature=0.0))
+            curves.append((f"{model}@{t:g}", f"{model} T={t:g}", colours[i % len(colours)],
+                           BASE_STYLES[j % len(BASE_STYLES)]))
     table = pd.concat(tagged, ignore_index=True)
-    curves = [(f"{model}@{t:g}", label, colour, style)
-              for t, (model, label, colour, style) in curves_by_t]
     return plot_curves(table, curves, metric, 0.0, benchmark_labels, title)
