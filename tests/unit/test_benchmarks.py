@@ -136,13 +136,13 @@ def test_formats_and_template():
 
 
 def test_paper_config_draft_templates_resolve():
-    """Every (model, benchmark) of configs/paper.yaml has a template with a {question} slot,
+    """Every (model, benchmark) of docs/drafts/paper.yaml has a template with a {question} slot,
     shipped benchmarks match their pins, and pinned revisions are full commit hashes."""
     import re
 
     import yaml
 
-    paper = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
+    paper = yaml.safe_load((REPO / "docs" / "drafts" / "paper.yaml").read_text())
     templates = paper["prompt_templates"]
     for model, spec in paper["models"].items():
         assert spec["revision"] is None or re.fullmatch(r"[0-9a-f]{40}", spec["revision"]), model
