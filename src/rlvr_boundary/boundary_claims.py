@@ -22,7 +22,7 @@ import math
 
 import pandas as pd
 
-from .claims import _aggregate_row, _pairs, _row
+from .claims import _aggregate_row, _pairs, _row, verdict_from_ci
 from .coverage import registry_studies
 
 COVERAGE_TEST = "test=coverage"
@@ -49,25 +49,18 @@ def verdict_at_least(low, high, threshold: float) -> str:
 
 
 def verdict_above(low, high, threshold: float) -> str:
-    """holds if low > threshold, does not hold if high < threshold, else inconclusive."""
+    """holds if low > threshold, does not hold if high < threshold, else inconclusive
+    (claims.verdict_from_ci on the CI shifted by the threshold)."""
     if _missing(low) or _missing(high):
         return "not computed"
-    if low > threshold:
-        return "holds"
-    if high < threshold:
-        return "does not hold"
-    return "inconclusive"
+    return verdict_from_ci(low - threshold, high - threshold)
 
 
 def verdict_below(low, high, threshold: float) -> str:
     """holds if high < threshold, does not hold if low > threshold, else inconclusive."""
     if _missing(low) or _missing(high):
         return "not computed"
-    if high < threshold:
-        return "holds"
-    if low > threshold:
-        return "does not hold"
-    return "inconclusive"
+    return verdict_from_ci(threshold - high, threshold - low)
 
 
 def main_models(registry: pd.DataFrame) -> pd.DataFrame:
