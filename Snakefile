@@ -16,50 +16,69 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
-include: "rules/common.smk"
-include: "rules/data.smk"
-include: "rules/train.smk"
-include: "rules/sample.smk"
-include: "rules/estimate.smk"
-include: "rules/algorithms.smk"
-include: "rules/boundary.smk"
-include: "rules/real.smk"
-include: "rules/localrules.smk"
-include: "rules/report.smk"
+include: "rules/core.smk"
 
 
-rule all:
-    input:
-        "results/report/claims.md",
-        "results/report/claims.json",
-        "results/tables/passk.csv",
-        passk_figures("results/figures"),
-        algorithm_outputs(),
-        BOUNDARY_TABLES.values(),
-        boundary_figures(),
-        scoring_outputs(),
-        REAL_TARGETS,
-        "results/provenance.json",
-    default_target: True
+# `scale: paper` (configs/paper.yaml): real checkpoints on real benchmarks, its own DAG.
+if config.get("scale") == "paper":
+
+    include: "rules/paper.smk"
+
+    localrules:
+        paper,
+
+    rule paper:
+        """Every output of the paper-scale study (results/paper/ by default)."""
+        input:
+            PAPER_TARGETS,
+        default_target: True
+
+else:
+    # The tiny world: data, models, samples, counts, claims, studies.
+    include: "rules/common.smk"
+    include: "rules/data.smk"
+    include: "rules/train.smk"
+    include: "rules/sample.smk"
+    include: "rules/estimate.smk"
+    include: "rules/algorithms.smk"
+    include: "rules/boundary.smk"
+    include: "rules/real.smk"
+    include: "rules/localrules.smk"
+    include: "rules/report.smk"
 
 
-rule boundary:
-    """Claims C3-C5 and C8 with their tables and figures, the regimes sweep and RL seeds."""
-    input:
-        "results/report/claims.md",
-        BOUNDARY_TABLES.values(),
-        boundary_figures(),
-        scoring_outputs(),
+    rule all:
+        input:
+            "results/report/claims.md",
+            "results/report/claims.json",
+            "results/tables/passk.csv",
+            passk_figures("results/figures"),
+            algorithm_outputs(),
+            BOUNDARY_TABLES.values(),
+            boundary_figures(),
+            scoring_outputs(),
+            REAL_TARGETS,
+            "results/provenance.json",
+        default_target: True
 
 
-rule algorithms:
-    """Claim C6 alone: the six algorithms, their dSE and the training-length study."""
-    input:
-        algorithm_outputs(),
+    rule boundary:
+        """Claims C3-C5 and C8 with their tables and figures, the regimes sweep and RL seeds."""
+        input:
+            "results/report/claims.md",
+            BOUNDARY_TABLES.values(),
+            boundary_figures(),
+            scoring_outputs(),
 
 
-rule quick:
-    """The core claims only (C1, C2): bases and RL models, no teacher or distillation."""
-    input:
-        "results/quick/report/claims.md",
-        passk_figures("results/quick/figures"),
+    rule algorithms:
+        """Claim C6 alone: the six algorithms, their dSE and the training-length study."""
+        input:
+            algorithm_outputs(),
+
+
+    rule quick:
+        """The core claims only (C1, C2): bases and RL models, no teacher or distillation."""
+        input:
+            "results/quick/report/claims.md",
+            passk_figures("results/quick/figures"),

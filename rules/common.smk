@@ -1,17 +1,8 @@
-import os
-import sys
 from types import SimpleNamespace as Namespace
 
 from snakemake.utils import validate
 
-# The workflow's own package (jobs import it from the environment: `pip install -e .`,
-# or the `-e ../` line of envs/*.yaml; the Snakefile itself also works without that).
-PACKAGE_DIR = Path(workflow.basedir) / "src" / "rlvr_boundary"
-sys.path.insert(0, str(PACKAGE_DIR.parent))
-
-from rlvr_boundary.codedeps import module_closure
 from rlvr_boundary.config_checks import check_config
-from rlvr_boundary.seeds import derive_seed
 from rlvr_boundary.study_plan import (
     checkpoint_steps,
     family_specs,
@@ -50,14 +41,6 @@ wildcard_constraints:
     model="[a-z][a-z0-9_]*(-[a-z0-9_]+)*",
     temperature="[0-9]+\\.[0-9]+",
     shard="[0-9]+",
-
-
-def code(*modules):
-    """The package modules a step runs, with everything they import from the package.
-    Snakemake tracks a script's own file; listing the modules as inputs makes an edit
-    of the logic rerun exactly the steps that use it."""
-    return [os.path.relpath(PACKAGE_DIR / f"{m}.py")
-            for m in module_closure(PACKAGE_DIR, modules)]
 
 
 def models_where(study="", roles=("base", "rl", "distilled")):
@@ -119,6 +102,15 @@ def checkpoints_of(models):
     return list(dict.fromkeys(model_folder(m) for m in models))
 
 
+def report_context():
+    """claims.md's lines on what the metric, benchmarks and regimes are."""
+    from rlvr_boundary.report import tiny_world_context
+
+    labels = {name: spec.get("analog", "") for name, spec in config["benchmarks"].items()}
+    return tiny_world_context({"metric": config["analysis"]["claim_metric"]}, labels,
+                              config["rl"]["regimes"])
+
+
 def passk_figures(folder):
     return expand(
         "{folder}/passk_curves_{family}.{ext}",
@@ -158,10 +150,6 @@ def shard_samples(wildcards):
         shard=SHARDS,
         **wildcards,
     )
-
-
-def seed_for(*names):
-    return derive_seed(config["seed"], *names)
 
 
 def family_spec(wildcards):

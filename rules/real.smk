@@ -9,9 +9,13 @@ REAL_PASSK_KS = list(range(1, REAL["samples_per_problem"] + 1))
 
 
 REAL_BENCHMARKS = sorted(REAL["benchmarks"])
-# Local benchmark files are inputs (an edit reruns the benchmark); Hub datasets are not.
-REAL_BENCHMARK_FILES = {name: [spec["file"]] if "file" in spec else []
-                        for name, spec in REAL["benchmarks"].items()}
+# rules/benchmarks.smk's prepare_benchmark reads these two.
+BENCHMARK_SPECS = REAL["benchmarks"]
+BENCHMARK_DIR = "results/benchmarks"
+
+
+include: "benchmarks.smk"
+
 REAL_IMPORTS = {f"{entry['model']}/{entry['benchmark']}": entry for entry in REAL["imports"]}
 REAL_IMPORT_OUTPUTS = [f"results/real/imported/{key}/{name}" for key in sorted(REAL_IMPORTS)
                        for name in ("counts.parquet", "grader_comparison.csv")]
@@ -25,31 +29,11 @@ REAL_TARGETS = ["results/real/report.md", "results/real/summary.json",
 
 
 localrules:
-    prepare_benchmark,
     count_imported_samples,
     import_real_counts,
     real_coverage,
     write_real_report,
     plot_real_figures,
-
-
-rule prepare_benchmark:
-    """A benchmark normalised to problem_id, question, reference_answer, source; the raw
-    data's sha256 must equal the pinned one, the normalised file's is recorded."""
-    input:
-        code=code("benchmarks"),
-        raw=lambda wildcards: REAL_BENCHMARK_FILES[wildcards.benchmark],
-    output:
-        problems="results/benchmarks/{benchmark}/problems.jsonl",
-        manifest="results/benchmarks/{benchmark}/manifest.json",
-    params:
-        spec=lambda wildcards: REAL["benchmarks"][wildcards.benchmark],
-    log:
-        "logs/real/prepare_benchmark/{benchmark}.log",
-    conda:
-        "../envs/analysis.yaml"
-    script:
-        "../scripts/prepare_benchmark.py"
 
 
 rule import_real_counts:
@@ -155,7 +139,7 @@ rule import_samples:
     input:
         code=code("sample_import", "benchmarks"),
         files=lambda wildcards: REAL_IMPORTS[f"{wildcards.model}/{wildcards.benchmark}"]["files"],
-        raw=lambda wildcards: REAL_BENCHMARK_FILES[wildcards.benchmark],
+        raw=benchmark_file,
     output:
         samples="results/real/imported/{model}/{benchmark}/samples.parquet",
     params:

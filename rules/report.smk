@@ -53,8 +53,7 @@ rule write_claims_report:
         json="results/report/claims.json",
     params:
         analysis=config["analysis"],
-        benchmarks=config["benchmarks"],
-        regimes=config["rl"]["regimes"],
+        context=report_context(),
         studies=STUDIES,
         algorithm_study=algorithm_study() if "algorithms" in STUDIES else {},
         seed=seed_for("bootstrap"),

@@ -7,7 +7,9 @@ from rlvr_boundary.workflow_io import log_to, write_parquet
 log = log_to(snakemake.log[0])
 problems = read_normalised(snakemake.input.problems)
 gold = dict(zip(problems.problem_id, problems.reference_answer))
-scored = pd.read_parquet(snakemake.input.samples)
+# One samples file (imported generations) or a benchmark's sampling shards.
+paths = [snakemake.input.samples] if isinstance(snakemake.input.samples, str) else snakemake.input.samples
+scored = pd.concat([pd.read_parquet(path) for path in paths], ignore_index=True)
 for grader in GRADERS:
     scored = grade_completions(scored, gold, grader, snakemake.threads,
                                snakemake.params.grading["timeout_s"])

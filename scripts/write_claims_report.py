@@ -54,6 +54,5 @@ if "temperature_study" in given:
     sections.append(temperature_section(pd.read_csv(snakemake.input.temperature_study)))
 if "real_report" in given:
     sections.append(real_section(open(snakemake.input.real_report).read()))
-labels = {name: spec.get("analog", "") for name, spec in p.benchmarks.items()}
 write_json(rows, snakemake.output.json)
-write_text(render_markdown(rows, settings, labels, p.regimes, sections), snakemake.output.markdown)
+write_text(render_markdown(rows, settings, p.context, sections), snakemake.output.markdown)

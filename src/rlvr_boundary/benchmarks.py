@@ -53,6 +53,8 @@ FORMATS = {
     "aime24": Format(question="problem", answer="answer", id="id"),
     "amc23": Format(question="question", answer="answer", id="id"),
     "olympiadbench": Format(question="question", answer="final_answer", answer_from="first", id="id"),
+    # Public copies with {problem, answer} lines (data/math_eval/SOURCE.md); id = line number
+    "problem_answer": Format(question="problem", answer="answer"),
     # Hub datasets: openai/gsm8k (no id field) and HuggingFaceH4/MATH-500
     "hub_gsm8k": Format(question="question", answer="answer", answer_from="hash"),
     "hub_math500": Format(question="problem", answer="answer", id="unique_id"),

@@ -240,3 +240,21 @@ def grader_comparison(scored: pd.DataFrame, first: str = "math_verify",
                      "accuracy_first": float(group.a.mean()),
                      "accuracy_second": float(group.b.mean())})
     return pd.DataFrame(rows)
+
+
+def grading_summary(scored: pd.DataFrame, model: str, benchmark: str,
+                    temperature: float) -> pd.DataFrame:
+    """One row: samples, truncated (finish_reason = length), and per grader the correct,
+    timeout and unparsable counts, with math-verify's disagreement with the lenient rules."""
+    row = {"model": model, "benchmark": benchmark, "temperature": float(temperature),
+           "samples": len(scored), "truncated": int((scored.finish_reason == "length").sum())}
+    for grader in GRADERS:
+        status = scored[f"grade_status_{grader}"]
+        for name in ("correct", "timeout", "unparsable"):
+            row[f"{name}_{grader}"] = int((status == name).sum())
+    comparison = grader_comparison(scored.assign(benchmark=benchmark), GRADERS[0], GRADERS[1])
+    only = comparison.iloc[-1]
+    row["only_math_verify"] = int(only.only_first)
+    row["only_lenient"] = int(only.only_second)
+    row["disagreement_rate"] = float(only.disagreement_rate)
+    return pd.DataFrame([row])

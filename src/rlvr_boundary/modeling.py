@@ -68,14 +68,15 @@ def save_checkpoint(model, tokenizer, path: str | Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load_checkpoint(path: str | Path, device: str = "cpu"):
-    """Load a model folder (ours, or any Hub-layout causal LM) in fp32, in eval mode."""
+def load_checkpoint(path: str | Path, device: str = "cpu", dtype: str = "float32"):
+    """Load a model folder (ours, or any Hub-layout causal LM) in eval mode; fp32 unless
+    ``dtype`` says otherwise (bfloat16 for real checkpoints on GPUs)."""
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"{path} is not a model checkpoint (no config.json)")
     tokenizer = AutoTokenizer.from_pretrained(path)
     tokenizer.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).to(device)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(device)
     model.eval()
     return model, tokenizer
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .workflow_io import sha256_tree
-
 REGISTRY_COLUMNS = ["model", "family", "role", "parent", "algorithm", "step", "regime", "study",
                     "rl_seed", "checkpoint_of", "source", "revision_or_sha256"]
-ROLES = ("base", "rl", "distilled", "teacher", "imported")
+ROLES = ("base", "rl", "distilled", "teacher", "imported", "instruct")
 
 
-def registry_table(rows: list[dict], folders: list[str]) -> pd.DataFrame:
-    """Config-derived rows plus the sha256 of each trained checkpoint folder."""
+def registry_table(rows: list[dict], digests: list[str]) -> pd.DataFrame:
+    """Config-derived rows plus each checkpoint's identity: the sha256 of a trained
+    checkpoint folder, or a Hub id@revision with its manifest's digest."""
     frame = pd.DataFrame(rows).reindex(columns=REGISTRY_COLUMNS)
     frame["source"] = frame["source"].fillna("trained")
-    frame["revision_or_sha256"] = [sha256_tree(folder) for folder in folders]
+    frame["revision_or_sha256"] = list(digests)
     unknown = set(frame.role) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown model roles {sorted(unknown)}")

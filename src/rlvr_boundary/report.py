@@ -55,25 +55,35 @@ def _interval(row) -> str:
     return f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
 
 
-def render_markdown(rows: list[dict], settings: dict, benchmark_labels: dict[str, str],
-                    regimes: dict, sections: list[str] = ()) -> str:
+def tiny_world_context(settings: dict, benchmark_labels: dict[str, str],
+                       regimes: dict) -> list[str]:
+    """What the tiny world's metric, benchmarks and regimes mean (claims.md's opening)."""
+    return [
+        f"Metric `{settings['metric']}`: every step and the answer right.",
+        "Benchmarks (tiny-world analogs): " + ", ".join(
+            f"`{name}` ~ {label}" for name, label in benchmark_labels.items()) + ".",
+        "RL regimes: " + ", ".join(f"`{name}` ({spec['prompts']} RL prompts)"
+                                   for name, spec in regimes.items()) + ".",
+    ]
+
+
+def render_markdown(rows: list[dict], settings: dict, context: list[str],
+                    sections: list[str] = ()) -> str:
     """claims.md: verdicts, per-regime verdicts, every claim's scopes, then ``sections``
-    (the studies' tables, see report_sections)."""
+    (the studies' tables, see report_sections). ``context``: lines saying what the
+    metric, benchmarks and regimes are (e.g. :func:`tiny_world_context`)."""
     level = round(100 * settings["ci_level"])
     lines = [
         "# Claims report",
         "",
         f"Each claim of the note as a number with a {level}% problem-paired bootstrap CI "
-        f"({settings['n_resamples']} resamples) and a verdict. Metric: `{settings['metric']}` "
-        f"(every step and the answer right); sampling temperature {settings['temperature']}.",
+        f"({settings['n_resamples']} resamples) and a verdict. Metric: `{settings['metric']}`; "
+        f"sampling temperature {settings['temperature']}.",
         "A comparison holds when the CI of the paired difference lies above 0, does not hold "
         "when it lies below 0, and is inconclusive otherwise. A claim holds overall only if it "
         "holds on every scope.",
         "",
-        "Benchmarks (tiny-world analogs): " + ", ".join(
-            f"`{name}` ~ {label}" for name, label in benchmark_labels.items()) + ".",
-        "RL regimes: " + ", ".join(f"`{name}` ({spec['prompts']} RL prompts)"
-                                   for name, spec in regimes.items()) + ".",
+        *context,
         "",
         "## Verdicts",
         "",

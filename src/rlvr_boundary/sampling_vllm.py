@@ -36,17 +36,20 @@ def check_context_fits(prompt_lengths: list[int], max_new_tokens: int, max_model
             "samples would be cut short silently; raise max_model_len or lower max_new_tokens")
 
 
-def sampling_params(n: int, temperature: float, top_p: float, max_new_tokens: int):
+def sampling_params(n: int, temperature: float, top_p: float, max_new_tokens: int,
+                    stop: list[str] | None = None):
     """vLLM SamplingParams; greedy (temperature 0) asks for one sample and repeats it.
-    No per-request seed (see the module docstring)."""
+    No per-request seed (see the module docstring). ``stop``: extra stop strings (the
+    paper's evaluation stopped at its chat templates' end-of-turn markers)."""
     from vllm import SamplingParams
 
     if temperature < 0 or not 0 < top_p <= 1 or n < 1 or max_new_tokens < 1:
         raise ValueError(f"bad sampling settings n={n} T={temperature} top_p={top_p} "
                          f"max_new_tokens={max_new_tokens}")
     if temperature == 0:
-        return SamplingParams(n=1, temperature=0.0, max_tokens=max_new_tokens)
-    return SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens)
+        return SamplingParams(n=1, temperature=0.0, max_tokens=max_new_tokens, stop=stop)
+    return SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens,
+                          stop=stop)
 
 
 def make_llm(model_path: str, seed: int, max_model_len: int, tensor_parallel_size: int = 1,
@@ -79,9 +82,9 @@ def outputs_to_frame(outputs, n: int) -> pd.DataFrame:
 
 
 def sample_completions_vllm(llm, prompts: list[str], n: int, temperature: float, top_p: float,
-                            max_new_tokens: int) -> pd.DataFrame:
+                            max_new_tokens: int, stop: list[str] | None = None) -> pd.DataFrame:
     """``n`` completions per prompt from an engine made by :func:`make_llm`."""
-    params = sampling_params(n, temperature, top_p, max_new_tokens)
+    params = sampling_params(n, temperature, top_p, max_new_tokens, stop)
     if not prompts:
         return pd.DataFrame({c: pd.Series(dtype="int64" if c != "completion" and c != "finish_reason"
                                           else object) for c in SAMPLE_COLUMNS})

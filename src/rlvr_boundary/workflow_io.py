@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,13 @@ def log_to(path: str | os.PathLike) -> logging.Logger:
     logging.basicConfig(filename=str(path), level=logging.INFO, force=True,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("transformers").setLevel(logging.WARNING)
+    sys.excepthook = _log_uncaught  # the error that stops a job ends its log, too
     return logging.getLogger("rlvr_boundary")
+
+
+def _log_uncaught(kind, value, traceback) -> None:
+    logging.getLogger("rlvr_boundary").error("failed: %s", value, exc_info=(kind, value, traceback))
+    sys.__excepthook__(kind, value, traceback)
 
 
 def _atomic(path: str | os.PathLike, write) -> None:

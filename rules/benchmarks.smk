@@ -1,0 +1,36 @@
+# Real benchmarks, normalised: one rule for the real-data section (rules/real.smk) and the
+# paper-scale study (rules/paper.smk). The including file sets BENCHMARK_SPECS (name ->
+# file or Hub dataset, sha256 pin) and BENCHMARK_DIR (where normalised files go).
+# What loading reads: other keys of a spec (n, limit, ...) must not rerun this rule.
+_LOAD_KEYS = ("format", "file", "hub", "sha256", "expected_rows")
+
+
+def benchmark_file(wildcards):
+    """A local benchmark file is an input (an edit reruns the benchmark); a Hub dataset is
+    checked against its pinned sha256 instead."""
+    spec = BENCHMARK_SPECS[wildcards.benchmark]
+    return [spec["file"]] if "file" in spec else []
+
+
+localrules:
+    prepare_benchmark,
+
+
+rule prepare_benchmark:
+    """A benchmark normalised to problem_id, question, reference_answer, source; the raw
+    data's sha256 must equal the pinned one, the normalised file's is recorded."""
+    input:
+        code=code("benchmarks"),
+        raw=benchmark_file,
+    output:
+        problems=f"{BENCHMARK_DIR}/{{benchmark}}/problems.jsonl",
+        manifest=f"{BENCHMARK_DIR}/{{benchmark}}/manifest.json",
+    params:
+        spec=lambda wildcards: {key: value for key, value
+                                in BENCHMARK_SPECS[wildcards.benchmark].items() if key in _LOAD_KEYS},
+    log:
+        "logs/prepare_benchmark/{benchmark}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/prepare_benchmark.py"

@@ -1,0 +1,14 @@
+import pandas as pd
+
+from rlvr_boundary.grading import count_correct
+from rlvr_boundary.math_grading import GRADERS, grading_summary
+from rlvr_boundary.workflow_io import log_to, write_csv, write_parquet
+
+log = log_to(snakemake.log[0])
+w = snakemake.wildcards
+scored = pd.read_parquet(snakemake.input.scored)
+write_parquet(count_correct(scored, w.model, w.benchmark, float(w.temperature), list(GRADERS)),
+              snakemake.output.counts)
+summary = grading_summary(scored, w.model, w.benchmark, float(w.temperature))
+log.info("%s", summary.to_dict("records"))
+write_csv(summary, snakemake.output.grading)

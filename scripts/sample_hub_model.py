@@ -1,0 +1,17 @@
+import json
+
+from rlvr_boundary.benchmarks import read_normalised
+from rlvr_boundary.paper_sampling import sample_problems, shard_problems
+from rlvr_boundary.workflow_io import log_to, write_parquet
+
+log = log_to(snakemake.log[0])
+p, w = snakemake.params, snakemake.wildcards
+problems = read_normalised(snakemake.input.problems)
+if p.limit:
+    problems = problems.head(p.limit)
+problems = shard_problems(problems, p.sampling["shards"], int(w.shard))
+model_path = json.loads(open(snakemake.input.manifest).read())["path"]
+log.info("%s (%s) on %s shard %s", w.model, model_path, w.benchmark, w.shard)
+samples = sample_problems(model_path, problems, p.template, p.n, float(w.temperature), p.sampling,
+                          p.seed, p.device, snakemake.resources.gpu)
+write_parquet(samples, snakemake.output.samples)

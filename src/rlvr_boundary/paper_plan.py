@@ -1,0 +1,83 @@
+"""The paper-scale study (``world: real``) from its config: models, what each is sampled
+on, with which prompt, how many samples and on how many GPUs.
+
+Model ids are the config's keys; a model's registry row uses the same columns as the tiny
+world's (:class:`study_plan.ModelSpec`), so claims, tables and figures read both alike.
+An RL model's ``regime`` is its training recipe (e.g. ``simplerl_zoo``, ``oat_zero``):
+the claims report groups C1/C2 verdicts by it.
+"""
+
+from __future__ import annotations
+
+from .study_plan import ModelSpec
+
+ROLES = ("base", "rl", "distilled", "instruct")
+
+
+def paper_models(config: dict) -> dict[str, ModelSpec]:
+    """Every model by id, with parents checked."""
+    models = {}
+    for model, entry in config["models"].items():
+        models[model] = ModelSpec(
+            model=model, family=entry["family"], role=entry["role"],
+            parent=entry.get("parent", ""), regime=entry.get("recipe", ""),
+            algorithm=entry.get("algorithm", ""))
+    for spec in models.values():
+        if spec.parent and spec.parent not in models:
+            raise ValueError(f"models.{spec.model}.parent: {spec.parent!r} is not a model of "
+                             "this config")
+        if spec.role != "base" and not spec.parent:
+            raise ValueError(f"models.{spec.model}: a {spec.role} model names its base as parent")
+    return models
+
+
+def samples_per_problem(config: dict, model: str, benchmark: str) -> int:
+    """n for (model, benchmark): the benchmark's n unless the model's family overrides it."""
+    family = config["models"][model]["family"]
+    overrides = (config.get("n_overrides") or {}).get(family, {})
+    return int(overrides.get(benchmark, config["benchmarks"][benchmark]["n"]))
+
+
+def prompt_template(config: dict, model: str, benchmark: str) -> str:
+    """The model's own prompt for a benchmark (the paper used each model's training prompt)."""
+    chosen = config["models"][model]["templates"]
+    name = chosen.get(benchmark, chosen.get("default"))
+    if name is None:
+        raise ValueError(f"models.{model}.templates: no template for {benchmark} and no default")
+    if name not in config["prompt_templates"]:
+        raise ValueError(f"models.{model}.templates: unknown template {name!r}; known: "
+                         f"{sorted(config['prompt_templates'])}")
+    return config["prompt_templates"][name]
+
+
+def model_gpus(config: dict, model: str) -> int:
+    """GPUs one sampling job holds: the tensor-parallel size for the model's size class
+    (vLLM), one for transformers on cuda, none on CPU."""
+    if config["device"] != "cuda":
+        return 0
+    if config["sampling"]["backend"] != "vllm":
+        return 1
+    size = config["models"][model].get("size", "")
+    return int(config["sampling"].get("tensor_parallel", {}).get(size, 1))
+
+
+def paper_evaluations(config: dict) -> list[tuple[str, str, str]]:
+    """(model, benchmark, temperature) for every sampled table, in a stable order."""
+    temperatures = [str(float(t)) for t in config["sampling"]["temperatures"]]
+    return [(m, b, t) for m in config["models"] for b in sorted(config["benchmarks"])
+            for t in temperatures]
+
+
+def unpinned(config: dict) -> list[str]:
+    """Models and benchmarks whose pin is still missing (null revision or sha256)."""
+    from .hub_models import COMMIT
+
+    missing = [f"models.{m}.revision" for m, e in config["models"].items()
+               if e.get("source", "hub") == "hub" and not COMMIT.fullmatch(str(e.get("revision")))]
+    for name, spec in config["benchmarks"].items():
+        if not spec.get("sha256"):
+            missing.append(f"benchmarks.{name}.sha256")
+        hub = spec.get("hub")
+        if hub and not COMMIT.fullmatch(str(hub.get("revision"))):
+            missing.append(f"benchmarks.{name}.hub.revision")
+    return missing

@@ -1,0 +1,158 @@
+"""The paper-scale workflow (`scale: paper`): the shipped config's DAG, and the whole chain
+fetch -> sample -> grade -> count -> pass@k -> claims run for real on tiny checkpoints
+saved in a Hugging Face cache (HF_HUB_OFFLINE: the Hub code reads them, nothing downloads)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+
+import pandas as pd
+import pytest
+import yaml
+
+from tiny_hub import save_in_cache
+from workflow_runner import REPO, copy_workflow, run_snakemake
+
+PAPER = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
+MATH500_SHA = PAPER["benchmarks"]["math500"]["sha256"]
+AIME24_SHA = PAPER["benchmarks"]["aime24"]["sha256"]
+BASE_COMMIT, RL_COMMIT = "1" * 40, "2" * 40
+
+
+def _jobs(dry_run_output: str) -> list[dict]:
+    """Each job of a dry run: rule, wildcards and resources as printed."""
+    jobs = []
+    for block in dry_run_output.split("\nrule ")[1:]:
+        job = {"rule": block.split(":", 1)[0]}
+        for key in ("wildcards", "resources"):
+            match = re.search(rf"^\s+{key}: (.*)$", block, re.MULTILINE)
+            if match:
+                job[key] = dict(item.split("=", 1) for item in match.group(1).split(", "))
+        jobs.append(job)
+    return jobs
+
+
+def test_paper_config_builds_the_whole_dag_with_gpus(tmp_path):
+    workdir = copy_workflow(tmp_path / "wf")
+    result = run_snakemake(workdir, "-n", "--configfile", "configs/paper.yaml")
+    jobs = _jobs(result.stdout)
+    rules = Counter(job["rule"] for job in jobs)
+    models, benchmarks = len(PAPER["models"]), len(PAPER["benchmarks"])
+    shards = PAPER["sampling"]["shards"]
+    assert rules["fetch_model"] == models == 12
+    assert rules["prepare_benchmark"] == benchmarks == 7
+    assert rules["sample_hub_model"] == models * benchmarks * shards
+    assert rules["grade_hub_samples"] == rules["count_hub_samples"] == models * benchmarks
+    # Self-contained: no tiny-world job leaks in from config.yaml.
+    assert not {"make_task_data", "pretrain_base", "train_rl", "sample_model"} & set(rules)
+    # Each sampling job holds its model's tensor-parallel GPUs.
+    sizes = {model: entry["size"] for model, entry in PAPER["models"].items()}
+    gpus = {job["wildcards"]["model"]: int(job["resources"]["gpu"])
+            for job in jobs if job["rule"] == "sample_hub_model"}
+    assert gpus == {m: PAPER["sampling"]["tensor_parallel"][sizes[m]] for m in PAPER["models"]}
+    assert {gpus["qwen25_7b"], gpus["qwen25_14b"], gpus["qwen25_32b"]} == {1, 2, 4}
+    # Missing pins are listed up front (their jobs stop on them).
+    assert "Not pinned yet" in result.stderr and "olympiadbench" in result.stderr
+
+
+def _tiny_paper_config(tmp_path, workdir) -> dict:
+    cache = tmp_path / "hub"
+    save_in_cache(cache, "rlvr-test/tiny-base", BASE_COMMIT, seed=0)
+    save_in_cache(cache, "rlvr-test/tiny-rl", RL_COMMIT, seed=1)
+    distilled = save_in_cache(tmp_path / "local", "rlvr-test/tiny-distilled", "3" * 40, seed=2)
+    template = {"default": "qwen-boxed"}
+    return {
+        "scale": "paper", "device": "cpu", "hub": {"cache_dir": str(cache)},
+        "models": {
+            "tiny": {"family": "tiny", "role": "base", "hub": "rlvr-test/tiny-base",
+                     "revision": BASE_COMMIT, "size": "tiny", "templates": template},
+            "tiny-rl": {"family": "tiny", "role": "rl", "parent": "tiny", "recipe": "test_recipe",
+                        "hub": "rlvr-test/tiny-rl", "revision": RL_COMMIT, "size": "tiny",
+                        "templates": template},
+            "tiny-distilled": {"family": "tiny", "role": "distilled", "parent": "tiny",
+                               "source": "local", "path": str(distilled), "templates": template},
+        },
+        "benchmarks": {
+            "math500": {"file": "data/math_eval/math500/test.jsonl", "sha256": MATH500_SHA,
+                        "n": 4, "limit": 3},
+            "aime24": {"file": "data/math_eval/aime24/test.jsonl", "sha256": AIME24_SHA,
+                       "n": 8, "limit": 2},
+        },
+        "prompt_templates": {"qwen-boxed": PAPER["prompt_templates"]["qwen-boxed"]},
+        "sampling": {"backend": "hf", "max_new_tokens": 8, "shards": 2, "dtype": "float32",
+                     "mem_mb": 2000, "runtime_minutes": 10},
+        "grading": {"threads": 2},
+        "threads": {"sample": 1},
+        "analysis": {"bootstrap_resamples": 200},
+        "plots": {"formats": ["png"]},
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny_paper_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("paper")
+    workdir = copy_workflow(tmp_path / "wf")
+    config = _tiny_paper_config(tmp_path, workdir)
+    (workdir / "paper_tiny.yaml").write_text(yaml.safe_dump(config))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        run_snakemake(workdir, "--cores", "2", "--configfile", "paper_tiny.yaml")
+    return workdir, config
+
+
+def test_tiny_paper_run_fetches_pinned_snapshots_with_manifests(tiny_paper_run):
+    workdir, config = tiny_paper_run
+    manifest = json.loads((workdir / "results/paper/models/tiny/manifest.json").read_text())
+    assert manifest["revision"] == BASE_COMMIT and manifest["path"].endswith(BASE_COMMIT)
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= set(manifest["files"])
+    registry = pd.read_csv(workdir / "results/paper/tables/models.csv", keep_default_na=False)
+    identity = dict(zip(registry.model, registry.revision_or_sha256))
+    assert identity["tiny"] == f"rlvr-test/tiny-base@{BASE_COMMIT} sha256:{manifest['digest']}"
+    assert dict(zip(registry.model, registry.source))["tiny-distilled"] == "local"
+
+
+def test_tiny_paper_run_counts_every_sample_under_both_graders(tiny_paper_run):
+    workdir, _ = tiny_paper_run
+    counts = pd.read_parquet(workdir / "results/paper/tables/counts.parquet")
+    assert set(counts.metric) == {"math_verify", "lenient"}
+    per_benchmark = counts.groupby("benchmark").agg(n=("n", "max"), problems=("problem_id", "nunique"))
+    assert per_benchmark.to_dict("index") == {"aime24": {"n": 8, "problems": 2},
+                                              "math500": {"n": 4, "problems": 3}}
+    assert (counts.groupby(["model", "benchmark", "metric"]).size() == counts.groupby(
+        ["model", "benchmark", "metric"]).problem_id.nunique()).all()
+    samples = pd.read_parquet(workdir / "results/paper/samples/tiny/math500/T0.6/shard0.parquet")
+    assert list(samples.columns) == ["problem_id", "sample_id", "completion", "finish_reason",
+                                     "completion_tokens"]
+    grading = pd.read_csv(workdir / "results/paper/tables/grading.csv")
+    assert len(grading) == 6 and set(grading.samples) == {12, 16}
+    # 8 new tokens from an untrained model: every sample is cut short, and counted as such.
+    assert (grading.truncated == grading.samples).all()
+
+
+def test_tiny_paper_run_reports_claims_and_curves(tiny_paper_run):
+    workdir, _ = tiny_paper_run
+    passk = pd.read_csv(workdir / "results/paper/tables/passk.csv")
+    ks = passk.groupby("benchmark").k.apply(lambda k: sorted(set(k))).to_dict()
+    assert ks == {"aime24": [1, 2, 4, 8], "math500": [1, 2, 4]}
+    claims = json.loads((workdir / "results/paper/report/claims.json").read_text())
+    scopes = {(row["id"], row["scope"]) for row in claims}
+    assert ("C1", "family=tiny/regime=test_recipe/benchmark=math500") in scopes
+    assert ("C7", "family=tiny/benchmark=aime24") in scopes
+    assert "math-verify" in (workdir / "results/paper/report/claims.md").read_text()
+    assert (workdir / "results/paper/figures/passk_curves_tiny.png").stat().st_size > 0
+    again = run_snakemake(workdir, "-n", "--configfile", "paper_tiny.yaml")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_unpinned_revision_stops_the_fetch_with_its_name(tmp_path):
+    workdir = copy_workflow(tmp_path / "wf")
+    config = _tiny_paper_config(tmp_path, workdir)
+    config["models"]["tiny"]["revision"] = None
+    (workdir / "unpinned.yaml").write_text(yaml.safe_dump(config))
+    result = run_snakemake(workdir, "results/paper/models/tiny/manifest.json", "--cores", "1",
+                           "--configfile", "unpinned.yaml", check=False)
+    assert result.returncode != 0
+    log = (workdir / "logs/paper/fetch_model/tiny.log").read_text()
+    assert "rlvr-test/tiny-base: revision None is not pinned" in log
