@@ -6,6 +6,7 @@ from rlvr_boundary.claims import evaluate_claims
 from rlvr_boundary.report import assemble_claims, render_markdown
 from rlvr_boundary.report_sections import (
     algorithms_section,
+    grading_section,
     real_section,
     regimes_section,
     seeds_section,
@@ -18,7 +19,8 @@ log_to(snakemake.log[0])
 p, given = snakemake.params, snakemake.input.keys()
 a = p.analysis
 settings = {"metric": a["claim_metric"], "temperature": a["claim_temperature"],
-            "n_resamples": a["bootstrap_resamples"], "seed": p.seed, "ci_level": a["ci_level"]}
+            "n_resamples": a["bootstrap_resamples"], "seed": p.seed, "ci_level": a["ci_level"],
+            "not_computed": getattr(p, "not_computed", None)}
 registry = pd.read_csv(snakemake.input.registry, keep_default_na=False)
 rows = evaluate_claims(pd.read_parquet(snakemake.input.counts), registry, settings)
 study_rows = []
@@ -52,6 +54,8 @@ if "crossover_spread" in given and "seeds" in p.studies:
                                   pd.read_csv(snakemake.input.crossover_spread)))
 if "temperature_study" in given:
     sections.append(temperature_section(pd.read_csv(snakemake.input.temperature_study)))
+if "grading" in given:
+    sections.append(grading_section(pd.read_csv(snakemake.input.grading)))
 if "real_report" in given:
     sections.append(real_section(open(snakemake.input.real_report).read()))
 write_json(rows, snakemake.output.json)

@@ -210,7 +210,8 @@ def evaluate_claims(counts: pd.DataFrame, models: pd.DataFrame, settings: dict) 
     C2: base - RL at k=n per (family, regime, benchmark), with the crossover k.
     C7: distilled - base at k=n per (family, benchmark).
     Each has aggregate rows (per regime for C1/C2, overall for all); C3-C6 and
-    C8 get an overall 'not computed' row naming the target that computes them.
+    C8 get an overall 'not computed' row naming the target that computes them (or
+    settings' ``not_computed``: claim -> why).
     Only counts with settings' metric and temperature are used.
     """
     metric = settings.get("metric", "trace")
@@ -275,11 +276,13 @@ def evaluate_claims(counts: pd.DataFrame, models: pd.DataFrame, settings: dict) 
             in_regime = [r for g, r in scoped if g == regime]
             rows.append(_aggregate_row(claim, f"regime={regime}", metric, in_regime))
         rows.append(_aggregate_row(claim, "overall", metric, [r for _, r in scoped]))
+    elsewhere = settings.get("not_computed") or {
+        claim: f"computed by the {where}" for claim, where in COMPUTED_ELSEWHERE.items()}
     for claim in ("C3", "C4", "C5", "C6"):
         rows.append(_row(claim, "overall", metric, verdict="not computed",
-                         evidence=f"computed by the {COMPUTED_ELSEWHERE[claim]}"))
+                         evidence=elsewhere[claim]))
     rows += c7
     rows.append(_aggregate_row("C7", "overall", metric, c7))
     rows.append(_row("C8", "overall", metric, verdict="not computed",
-                     evidence=f"computed by the {COMPUTED_ELSEWHERE['C8']}"))
+                     evidence=elsewhere["C8"]))
     return rows

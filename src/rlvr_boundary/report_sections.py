@@ -114,3 +114,23 @@ def real_section(markdown: str) -> str:
     for line in markdown.strip().splitlines():
         lines.append("#" + line if line.startswith("#") else line)
     return "\n".join(lines)
+
+
+def grading_section(grading: pd.DataFrame) -> str:
+    """Paper scale: per model and benchmark, samples cut short at max_new_tokens, answers
+    over the grading time limit, and how often math-verify and the lenient rules disagree."""
+    rows = [[r.model, r.benchmark, f"{r.temperature:g}", int(r.samples),
+             f"{int(r.truncated)} ({r.truncated / r.samples:.1%})",
+             int(r.timeout_math_verify), f"{r.correct_math_verify / r.samples:.3f}",
+             f"{r.correct_lenient / r.samples:.3f}", int(r.only_math_verify), int(r.only_lenient),
+             f"{r.disagreement_rate:.2%}"]
+            for r in grading.sort_values(["model", "benchmark", "temperature"]).itertuples()]
+    lines = ["## Grading: truncation, timeouts and the two graders", "",
+             "Truncated samples (finish_reason = length) are not graded and count as wrong; a "
+             "timeout is its own status. `lenient` is the paper's rules (last-number fallback, "
+             "percentage tolerance): where it credits answers math-verify does not, the "
+             "original code's large-k pass rates were inflated. Source: tables/grading.csv.", ""]
+    lines += _table(["model", "benchmark", "T", "samples", "truncated", "timeouts",
+                     "accuracy math-verify", "accuracy lenient", "only math-verify",
+                     "only lenient", "disagree"], rows)
+    return "\n".join(lines)
