@@ -135,14 +135,14 @@ def test_formats_and_template():
         apply_template("no slot", "q")
 
 
-def test_paper_config_draft_templates_resolve():
-    """Every (model, benchmark) of docs/drafts/paper.yaml has a template with a {question} slot,
+def test_paper_config_templates_resolve():
+    """Every (model, benchmark) of configs/paper.yaml has a template with a {question} slot,
     shipped benchmarks match their pins, and pinned revisions are full commit hashes."""
     import re
 
     import yaml
 
-    paper = yaml.safe_load((REPO / "docs" / "drafts" / "paper.yaml").read_text())
+    paper = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
     templates = paper["prompt_templates"]
     for model, spec in paper["models"].items():
         assert spec["revision"] is None or re.fullmatch(r"[0-9a-f]{40}", spec["revision"]), model
@@ -153,3 +153,15 @@ def test_paper_config_draft_templates_resolve():
     for name, spec in paper["benchmarks"].items():
         if name in SHIPPED:
             assert spec["sha256"] == SHIPPED[name]["sha256"] and spec["n"] in (128, 1024)
+
+
+def test_every_local_benchmark_of_the_paper_config_loads_at_its_pin():
+    import yaml
+
+    paper = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
+    local = {name: spec for name, spec in paper["benchmarks"].items() if "file" in spec}
+    assert {"amc23", "aime25"} <= set(local)
+    for name, spec in local.items():
+        table, manifest = load_benchmark(name, spec, REPO)
+        assert len(table) == spec["expected_rows"] == manifest["rows"], name
+        assert table.reference_answer.str.len().gt(0).all(), name
