@@ -32,15 +32,39 @@ def check_revision(repo: str, revision: str | None) -> str:
 
 def fetch_snapshot(repo: str, revision: str, cache_dir: str | None = None,
                    patterns: list[str] | None = None) -> Path:
-    """The local snapshot folder of ``repo`` at ``revision`` (downloaded if not cached)."""
+    """The local snapshot folder of ``repo`` at ``revision``: the cached one when it is
+    complete (no network call at all), else downloaded (resuming what is there)."""
     from huggingface_hub import snapshot_download  # transformers' own dependency
+    from huggingface_hub.errors import LocalEntryNotFoundError
 
-    path = snapshot_download(repo_id=repo, revision=check_revision(repo, revision),
-                             cache_dir=cache_dir, allow_patterns=patterns or WEIGHT_PATTERNS)
-    path = Path(path)
+    check_revision(repo, revision)
+    fetch = dict(repo_id=repo, revision=revision, cache_dir=cache_dir,
+                 allow_patterns=patterns or WEIGHT_PATTERNS)
+    try:
+        path = Path(snapshot_download(**fetch, local_files_only=True))
+        complete = weights_complete(path)
+    except LocalEntryNotFoundError:
+        complete = False
+    if not complete:
+        path = Path(snapshot_download(**fetch))
     if path.name != revision:
         raise ValueError(f"{repo}: snapshot folder {path} is not the pinned commit {revision}")
+    if not weights_complete(path):
+        raise ValueError(f"{repo}@{revision}: {path} lacks config.json or weight files")
     return path
+
+
+def weights_complete(path: Path) -> bool:
+    """config.json and every safetensors shard the index names (or one safetensors file)."""
+    index = path / "model.safetensors.index.json"
+    if index.exists():
+        import json
+
+        shards = set(json.loads(index.read_text())["weight_map"].values())
+        weights = all((path / shard).exists() for shard in shards)
+    else:
+        weights = any(path.glob("*.safetensors"))
+    return (path / "config.json").exists() and weights
 
 
 def snapshot_manifest(repo: str, revision: str, path: str | Path) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rlvr_boundary.hub_models import (
@@ -11,6 +13,7 @@ from rlvr_boundary.hub_models import (
     local_manifest,
     manifest_digest,
     snapshot_manifest,
+    weights_complete,
 )
 from rlvr_boundary.workflow_io import sha256_file
 from tiny_hub import save_in_cache
@@ -67,3 +70,21 @@ def test_a_folder_without_config_is_not_a_model(tmp_path):
     (tmp_path / "weights.bin").write_bytes(b"x")
     with pytest.raises(ValueError, match="no config.json"):
         local_manifest(tmp_path)
+
+
+def test_a_partial_snapshot_is_not_taken_for_a_model(tmp_path, offline):
+    snapshot = save_in_cache(tmp_path, "org/partial", COMMIT, seed=0)
+    (snapshot / "model.safetensors").unlink()  # an interrupted download
+    assert not weights_complete(snapshot)
+    with pytest.raises(Exception, match="lacks config.json or weight files"):
+        fetch_snapshot("org/partial", COMMIT, str(tmp_path))
+
+
+def test_sharded_weights_need_every_shard_of_the_index(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    index = {"weight_map": {"a": "model-00001.safetensors", "b": "model-00002.safetensors"}}
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps(index))
+    (tmp_path / "model-00001.safetensors").write_bytes(b"x")
+    assert not weights_complete(tmp_path)
+    (tmp_path / "model-00002.safetensors").write_bytes(b"x")
+    assert weights_complete(tmp_path)
