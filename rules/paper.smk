@@ -11,6 +11,10 @@ from rlvr_boundary.paper_plan import (
     paper_models,
     prompt_template,
     samples_per_problem,
+    trained_models,
+    training_gpus,
+    training_settings,
+    training_template,
     unpinned,
 )
 
@@ -27,14 +31,19 @@ if CLAIM_TEMPERATURE not in {t for _, _, t in PAPER_EVALUATIONS}:
                      f"sampling.temperatures {config['sampling']['temperatures']}")
 for model, benchmark, _ in PAPER_EVALUATIONS:
     prompt_template(config, model, benchmark)  # an unknown template fails here, not on a GPU
+TRAINED = trained_models(config)
+TRAINING = {model: training_settings(config, model) for model in TRAINED}  # checked here
+_SHARED_NAMES = set(config["benchmarks"]) & set(config["rl_data"])
+if _SHARED_NAMES:
+    raise ValueError(f"rl_data and benchmarks share the names {sorted(_SHARED_NAMES)}")
 _MISSING = unpinned(config)
 if _MISSING:
     # Listed, not fatal: the DAG can be inspected; the job that needs a pin stops on it.
     print(f"Not pinned yet (the jobs that need them will stop): {', '.join(_MISSING)}",
           file=sys.stderr)
 
-# rules/benchmarks.smk's prepare_benchmark reads these two.
-BENCHMARK_SPECS = config["benchmarks"]
+# rules/benchmarks.smk's prepare_benchmark reads these two (RL data are normalised alike).
+BENCHMARK_SPECS = {**config["benchmarks"], **config["rl_data"]}
 BENCHMARK_DIR = f"{R}/benchmarks"
 
 
@@ -58,6 +67,7 @@ PAPER_TARGETS = [f"{R}/report/claims.md", f"{R}/tables/passk.csv", f"{R}/tables/
 
 localrules:
     fetch_model,
+    make_rl_prompts,
     merge_counts,
     register_paper_models,
     plot_paper_passk_curves,
@@ -69,6 +79,7 @@ rule fetch_model:
     with a sha256 per file; sampling reads the snapshot path from this manifest."""
     input:
         code=code("hub_models"),
+        trained=lambda w: [f"{R}/trained/{w.model}"] if w.model in TRAINED else [],
     output:
         manifest=f"{R}/models/{{model}}/manifest.json",
     params:
@@ -80,6 +91,54 @@ rule fetch_model:
         "../envs/analysis.yaml"
     script:
         "../scripts/fetch_model.py"
+
+
+rule make_rl_prompts:
+    """A trained model's RL prompts: its training template around each problem of its RL
+    data, with the reference answer the math-verify reward checks."""
+    input:
+        code=code("benchmarks"),
+        problems=lambda w: f"{R}/benchmarks/{config['models'][w.model]['train']['data']}/problems.jsonl",
+    output:
+        prompts=f"{R}/trained/{{model}}.prompts.parquet",
+    params:
+        template=lambda w: training_template(config, w.model),
+    log:
+        f"logs/paper/make_rl_prompts/{{model}}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/make_rl_prompts.py"
+
+
+rule train_paper_rl:
+    """RLVR from a fetched checkpoint with the math-verify reward (the tiny world's TRL
+    trainers and settings; on GPUs bf16, vLLM rollouts and one process per GPU as set)."""
+    input:
+        code=code("rl_job", "rl", "math_grading"),
+        base=lambda w: f"{R}/models/{config['models'][w.model]['parent']}/manifest.json",
+        prompts=f"{R}/trained/{{model}}.prompts.parquet",
+    output:
+        model=directory(f"{R}/trained/{{model}}"),
+        checkpoints=directory(f"{R}/checkpoints/{{model}}"),
+        history=f"{R}/training/{{model}}.csv",
+    params:
+        rl=lambda w: TRAINING[w.model],
+        seed=lambda w: seed_for("rl", w.model),
+        device=config["device"],
+    threads: config["threads"]["sample"]
+    resources:
+        gpu=lambda w: training_gpus(config, w.model),
+        mem_mb=config["sampling"]["mem_mb"],
+        runtime=config["sampling"]["runtime_minutes"],
+    log:
+        f"logs/paper/train_paper_rl/{{model}}.log",
+    benchmark:
+        f"benchmarks/paper/train_paper_rl/{{model}}.tsv"
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/train_paper_rl.py"
 
 
 def sampling_env():

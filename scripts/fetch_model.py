@@ -9,11 +9,14 @@ from rlvr_boundary.workflow_io import log_to, write_json
 
 log = log_to(snakemake.log[0])
 entry = snakemake.params.entry
-if entry.get("source", "hub") == "local":
+source = entry.get("source", "hub")
+if source == "local":
     manifest = local_manifest(entry["path"])
+elif source == "trained":  # by train_paper_rl
+    manifest = local_manifest(snakemake.input.trained[0], "trained")
 else:
     path = fetch_snapshot(entry["hub"], entry["revision"], snakemake.params.cache_dir)
-    manifest = snapshot_manifest(entry["hub"], entry["revision"], path)
+    manifest = {**snapshot_manifest(entry["hub"], entry["revision"], path), "source": "hub"}
 check_manifest(manifest, entry.get("manifest"))
 manifest["digest"] = manifest_digest(manifest)
 log.info("%s: %d files, %.1f GB, digest %s", snakemake.wildcards.model, len(manifest["files"]),

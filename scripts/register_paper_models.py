@@ -5,8 +5,7 @@ from rlvr_boundary.workflow_io import log_to, write_csv
 
 log_to(snakemake.log[0])
 manifests = [json.loads(open(path).read()) for path in snakemake.input.manifests]
-rows = [{**row, "source": "hub" if m["repo"] != "local" else "local"}
-        for row, m in zip(snakemake.params.rows, manifests)]
-identities = [f"{m['repo']}@{m['revision']} sha256:{m['digest']}" if m["repo"] != "local"
+rows = [{**row, "source": m["source"]} for row, m in zip(snakemake.params.rows, manifests)]
+identities = [f"{m['repo']}@{m['revision']} sha256:{m['digest']}" if m["source"] == "hub"
               else f"{m['path']} sha256:{m['digest']}" for m in manifests]
 write_csv(registry_table(rows, identities), snakemake.output.registry)

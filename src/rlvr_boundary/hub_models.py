@@ -101,6 +101,7 @@ def manifest_digest(manifest: dict) -> str:
     return digest.hexdigest()
 
 
-def local_manifest(path: str | Path) -> dict:
-    """The manifest of a checkpoint folder given by path (``source: local``)."""
-    return snapshot_manifest("local", "", path)
+def local_manifest(path: str | Path, source: str = "local") -> dict:
+    """The manifest of a checkpoint folder (``source: local``, or ``trained`` by the
+    workflow's own RL rule)."""
+    return {**snapshot_manifest(source, "", path), "source": source}

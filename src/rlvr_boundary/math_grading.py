@@ -258,3 +258,13 @@ def grading_summary(scored: pd.DataFrame, model: str, benchmark: str,
     row["only_lenient"] = int(only.only_second)
     row["disagreement_rate"] = float(only.disagreement_rate)
     return pd.DataFrame([row])
+
+
+def grade_completion(gold: str, completion: str, finish_reason: str = "stop",
+                     timeout_s: float = DEFAULT_TIMEOUT_S) -> str:
+    """One completion's math-verify status in this process (e.g. an RL reward)."""
+    if finish_reason == "length":
+        return "truncated"
+    answer = extract_boxed(completion)
+    return _math_verify_status(gold, answer, completion[-TAIL_CHARS:] if answer is None else "",
+                               timeout_s)

@@ -28,6 +28,8 @@ def paper_models(config: dict) -> dict[str, ModelSpec]:
                              "this config")
         if spec.role != "base" and not spec.parent:
             raise ValueError(f"models.{spec.model}: a {spec.role} model names its base as parent")
+        if config["models"][spec.model].get("source") == "trained" and not spec.parent:
+            raise ValueError(f"models.{spec.model}: a trained model names the model it starts from")
     return models
 
 
@@ -74,10 +76,46 @@ def unpinned(config: dict) -> list[str]:
 
     missing = [f"models.{m}.revision" for m, e in config["models"].items()
                if e.get("source", "hub") == "hub" and not COMMIT.fullmatch(str(e.get("revision")))]
-    for name, spec in config["benchmarks"].items():
+    for name, spec in {**config["benchmarks"], **config.get("rl_data", {})}.items():
         if not spec.get("sha256"):
             missing.append(f"benchmarks.{name}.sha256")
         hub = spec.get("hub")
         if hub and not COMMIT.fullmatch(str(hub.get("revision"))):
             missing.append(f"benchmarks.{name}.hub.revision")
     return missing
+
+
+def trained_models(config: dict) -> list[str]:
+    """Models the workflow trains itself (``source: trained``)."""
+    return [m for m, e in config["models"].items() if e.get("source") == "trained"]
+
+
+def training_settings(config: dict, model: str) -> dict:
+    """The RL run of a ``source: trained`` model: its ``train`` block minus the workflow's
+    keys, with the math-verify reward unless it says otherwise; checked like the tiny
+    world's algorithms, so a typo fails when the DAG is built."""
+    from .rl_settings import validate_settings
+
+    train = config["models"][model]["train"]
+    settings = {key: value for key, value in train.items() if key not in ("data", "template")}
+    settings.setdefault("reward_metric", "math_verify")
+    try:
+        validate_settings(settings)
+    except ValueError as error:
+        raise ValueError(f"models.{model}.train: {error}") from None
+    if train["data"] not in config.get("rl_data", {}):
+        raise ValueError(f"models.{model}.train.data: {train['data']!r} is not a key of rl_data")
+    return settings
+
+
+def training_template(config: dict, model: str) -> str:
+    """The prompt the RL run trains with: ``train.template`` or the model's default."""
+    entry = config["models"][model]
+    name = entry["train"].get("template", entry["templates"].get("default"))
+    if name not in config["prompt_templates"]:
+        raise ValueError(f"models.{model}.train.template: unknown template {name!r}")
+    return config["prompt_templates"][name]
+
+
+def training_gpus(config: dict, model: str) -> int:
+    return int(config["models"][model]["train"].get("gpus", 1)) if config["device"] == "cuda" else 0

@@ -2,7 +2,8 @@
 
 The reward is 1 when the tiny world's grader calls a sampled completion ``correct`` and 0
 otherwise - by default on the final answer only (``answer``, as the paper's RLVR verifies
-the final answer), or on the whole chain of thought (``trace``).
+the final answer), or on the whole chain of thought (``trace``). On real math problems
+(paper scale) ``math_verify`` compares the boxed answer with each prompt's reference answer.
 
 Everything runs in fp32 on the CPU with Hugging Face generation (no vLLM), so a run with
 the same base, prompts, settings, seed and thread count gives the same weights byte for
@@ -49,6 +50,10 @@ _HISTORY_DROP = {"epoch", "total_flos", "train_runtime", "train_samples_per_seco
                  "train_steps_per_second", "train_loss"}
 
 
+# answer, trace: the tiny world's graders; math_verify: real math with reference answers.
+REWARD_METRICS = (*sorted(GRADERS), "math_verify")
+
+
 def make_reward_function(metric: str = "answer", eos_token_id: int | None = None):
     """A TRL reward function: 1.0 when ``GRADERS[metric]`` grades a completion ``correct``.
 
@@ -57,11 +62,19 @@ def make_reward_function(metric: str = "answer", eos_token_id: int | None = None
     does not end in eos was cut at ``max_completion_length`` and is graded as finish reason
     ``length`` (so ``truncated``, reward 0), as in evaluation; otherwise as ``stop``.
     """
-    if metric not in GRADERS:
-        raise ValueError(f"unknown reward metric {metric!r}; expected one of {sorted(GRADERS)}")
-    grader = GRADERS[metric]
+    if metric not in REWARD_METRICS:
+        raise ValueError(f"unknown reward metric {metric!r}; expected one of {REWARD_METRICS}")
 
-    def reward(prompts, completions, completion_ids=None, **kwargs) -> list[float]:
+    def status(prompt, completion, finish_reason, gold) -> str:
+        if metric == "math_verify":
+            from .math_grading import grade_completion
+
+            return grade_completion(gold, completion, finish_reason)
+        return GRADERS[metric](parse_prompt(prompt), completion, finish_reason)
+
+    def reward(prompts, completions, completion_ids=None, reference_answer=None,
+               **kwargs) -> list[float]:
+        golds = reference_answer if reference_answer is not None else [None] * len(prompts)
         rewards = []
         for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
             finish_reason = "stop"
@@ -69,8 +82,8 @@ def make_reward_function(metric: str = "answer", eos_token_id: int | None = None
                 ids = completion_ids[i]
                 if len(ids) == 0 or ids[-1] != eos_token_id:
                     finish_reason = "length"
-            status = grader(parse_prompt(prompt), completion, finish_reason)
-            rewards.append(1.0 if status == "correct" else 0.0)
+            correct = status(prompt, completion, finish_reason, golds[i]) == "correct"
+            rewards.append(1.0 if correct else 0.0)
         return rewards
 
     reward.__name__ = f"{metric}_correct"  # TRL logs it as rewards/<name>/mean
@@ -208,9 +221,10 @@ def _overlong_buffer(cfg: dict) -> int:
 
 
 def make_trainer(model, tokenizer, prompts: list[str], cfg: dict, seed: int, output_dir: str,
-                 device: str = "cpu", callbacks=()):
+                 device: str = "cpu", callbacks=(), answers: list[str] | None = None):
     """The TRL trainer (subclass) for ``cfg["trainer"]``, ready to ``train()``; ``cfg`` as
-    returned by ``validate_settings``. Every trainer records ``advantage_log``."""
+    returned by ``validate_settings``. Every trainer records ``advantage_log``. ``answers``:
+    each prompt's reference answer (the math_verify reward reads them)."""
     from trl.rewards import get_soft_overlong_punishment
 
     from . import rl_algorithms as algorithms
@@ -236,7 +250,9 @@ def make_trainer(model, tokenizer, prompts: list[str], cfg: dict, seed: int, out
         model=model,
         reward_funcs=reward_funcs,
         args=_trainer_args(cfg, output_dir, seed, device),
-        train_dataset=Dataset.from_dict({"prompt": list(prompts)}),
+        train_dataset=Dataset.from_dict(
+            {"prompt": list(prompts)} if answers is None
+            else {"prompt": list(prompts), "reference_answer": list(answers)}),
         processing_class=tokenizer,
         callbacks=list(callbacks),
         **own,
@@ -244,7 +260,8 @@ def make_trainer(model, tokenizer, prompts: list[str], cfg: dict, seed: int, out
 
 
 def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: int,
-             checkpoint_dir, checkpoint_steps: list[int], device: str = "cpu"):
+             checkpoint_dir, checkpoint_steps: list[int], device: str = "cpu",
+             answers: list[str] | None = None):
     """RLVR with ``settings["trainer"]`` (default grpo) from the checkpoint at ``base_path``
     on ``prompts``; returns ``(model, tokenizer, history)`` with the model in eval mode (the
     caller saves it).
@@ -253,6 +270,8 @@ def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: 
     ``prompts_per_step`` prompts (drawn without replacement, reshuffled every pass over
     ``prompts``) and takes one optimiser step, whatever the trainer (ReMax adds one greedy
     completion per prompt as its baseline). ``history`` has one row per step.
+    With ``reward_metric: math_verify`` (real checkpoints and prompts) ``answers`` holds
+    each prompt's reference answer and the tiny world's prompt checks are skipped.
     """
     cfg = validate_settings(settings)
     steps = int(cfg["steps"])
@@ -270,12 +289,17 @@ def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: 
     bad = [s for s in checkpoint_steps if not 1 <= s <= steps]
     if bad:
         raise ValueError(f"checkpoint steps {bad} are outside 1..{steps}")
-    for prompt in prompts:
-        parse_prompt(prompt)  # fail early on a prompt the reward cannot grade
+    real_math = cfg["reward_metric"] == "math_verify"
+    if real_math and (answers is None or len(answers) != len(prompts)):
+        raise ValueError("reward_metric math_verify needs one reference answer per prompt")
+    if not real_math:
+        for prompt in prompts:
+            parse_prompt(prompt)  # fail early on a prompt the reward cannot grade
 
     set_determinism(seed, threads)
     model, tokenizer = load_checkpoint(base_path, device)
-    check_prompt_tokenization(tokenizer, prompts)
+    if not real_math:
+        check_prompt_tokenization(tokenizer, prompts)
     checkpoint_dir = Path(checkpoint_dir)
     if checkpoint_steps:
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -285,7 +309,8 @@ def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: 
     try:
         trainer = make_trainer(model, tokenizer, prompts, cfg, seed, output_dir, device,
                                callbacks=[_CheckpointCallback(model, tokenizer, checkpoint_dir,
-                                                              set(checkpoint_steps)), progress])
+                                                              set(checkpoint_steps)), progress],
+                               answers=answers if real_math else None)
         # With disable_tqdm, Trainer prints every log dict to stdout; the history and our
         # progress log carry the same numbers.
         trainer.remove_callback(PrinterCallback)

@@ -39,10 +39,12 @@ def run_job(job: dict) -> None:
     else:
         from .rl import train_rl  # heavy import (TRL), only where training happens
 
-        prompts = pd.read_parquet(job["prompts"]).prompt.head(settings["prompts"]).tolist()
-        model, tokenizer, history = train_rl(job["base"], prompts, settings, job["seed"],
-                                             job["threads"], job["checkpoints"],
-                                             job["checkpoint_steps"], job["device"])
+        table = pd.read_parquet(job["prompts"]).head(settings["prompts"])
+        # Real math prompts carry their reference answers (the math_verify reward).
+        answers = table.reference_answer.tolist() if "reference_answer" in table else None
+        model, tokenizer, history = train_rl(job["base"], table.prompt.tolist(), settings,
+                                             job["seed"], job["threads"], job["checkpoints"],
+                                             job["checkpoint_steps"], job["device"], answers)
     if int(os.environ.get("RANK", 0)) == 0:
         write_csv(history, job["history"])
         save_checkpoint(model, tokenizer, job["model"])

@@ -12,7 +12,7 @@ OPTIONAL_SETTINGS = {
     "beta": 0.0,                    # KL coefficient; 0 = no reference model (the paper's setting)
     "loss_type": "grpo",            # TRL's default is "dapo"
     "scale_rewards": "group",       # group | batch | none
-    "reward_metric": "answer",      # answer | trace
+    "reward_metric": "answer",      # answer | trace (tiny world) | math_verify (real math)
     "lr_scheduler_type": "constant",
     "warmup_steps": 0,
     "num_iterations": 1,            # policy updates per generation batch (1 = on-policy)

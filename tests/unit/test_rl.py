@@ -196,3 +196,14 @@ def test_train_rl_rejects_bad_arguments(base_path, prompts, tmp_path):
         rl.train_rl(base_path, prompts, SETTINGS, 0, 1, tmp_path, [STEPS + 1])
     with pytest.raises(ValueError, match="lack"):
         rl.train_rl(base_path, prompts, {"steps": 2}, 0, 1, tmp_path, [])
+
+
+def test_math_verify_reward_reads_each_prompts_reference_answer():
+    from rlvr_boundary.rl import make_reward_function
+
+    reward = make_reward_function("math_verify")
+    completions = ["so \\boxed{\\frac{1}{2}}", "it is \\boxed{0.5}", "\\boxed{3}", "no answer"]
+    golds = ["1/2", "\\frac12", "4", "2"]
+    assert reward(["p"] * 4, completions, reference_answer=golds) == [1.0, 1.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="unknown reward metric 'exact'"):
+        make_reward_function("exact")

@@ -18,6 +18,7 @@ from workflow_runner import REPO, copy_workflow, run_snakemake
 PAPER = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
 MATH500_SHA = PAPER["benchmarks"]["math500"]["sha256"]
 AIME24_SHA = PAPER["benchmarks"]["aime24"]["sha256"]
+GSM8K_SHA = PAPER["benchmarks"]["gsm8k"]["sha256"]
 BASE_COMMIT, RL_COMMIT = "1" * 40, "2" * 40
 
 
@@ -73,7 +74,16 @@ def _tiny_paper_config(tmp_path, workdir) -> dict:
                         "templates": template},
             "tiny-distilled": {"family": "tiny", "role": "distilled", "parent": "tiny",
                                "source": "local", "path": str(distilled), "templates": template},
+            # Trained here: GRPO from `tiny` on GSM8K problems with the math-verify reward.
+            "tiny-grpo": {"family": "tiny", "role": "rl", "parent": "tiny", "recipe": "ours",
+                          "source": "trained", "templates": template,
+                          "train": {"data": "gsm8k_train", "prompts": 4, "trainer": "grpo",
+                                    "steps": 2, "prompts_per_step": 2, "generations_per_prompt": 2,
+                                    "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 8,
+                                    "learning_rate": 0.0001}},
         },
+        "rl_data": {"gsm8k_train": {"file": "data/math_eval/gsm8k/test.jsonl", "format": "gsm8k",
+                                    "sha256": GSM8K_SHA}},
         "benchmarks": {
             "math500": {"file": "data/math_eval/math500/test.jsonl", "sha256": MATH500_SHA,
                         "n": 4, "limit": 3},
@@ -110,7 +120,19 @@ def test_tiny_paper_run_fetches_pinned_snapshots_with_manifests(tiny_paper_run):
     registry = pd.read_csv(workdir / "results/paper/tables/models.csv", keep_default_na=False)
     identity = dict(zip(registry.model, registry.revision_or_sha256))
     assert identity["tiny"] == f"rlvr-test/tiny-base@{BASE_COMMIT} sha256:{manifest['digest']}"
-    assert dict(zip(registry.model, registry.source))["tiny-distilled"] == "local"
+    sources = dict(zip(registry.model, registry.source))
+    assert sources["tiny-distilled"] == "local" and sources["tiny-grpo"] == "trained"
+
+
+def test_tiny_paper_run_trains_an_rl_model_with_the_math_verify_reward(tiny_paper_run):
+    workdir, _ = tiny_paper_run
+    history = pd.read_csv(workdir / "results/paper/training/tiny-grpo.csv")
+    assert history.step.tolist() == [1, 2] and history.reward.between(0, 1).all()
+    prompts = pd.read_parquet(workdir / "results/paper/trained/tiny-grpo.prompts.parquet")
+    assert len(prompts) == 1319 and prompts.prompt.str.startswith("<|im_start|>system").all()
+    assert "reward math_verify" in (workdir / "logs/paper/train_paper_rl/tiny-grpo.log").read_text()
+    trained = json.loads((workdir / "results/paper/models/tiny-grpo/manifest.json").read_text())
+    assert trained["source"] == "trained" and "model.safetensors" in trained["files"]
 
 
 def test_tiny_paper_run_counts_every_sample_under_both_graders(tiny_paper_run):
@@ -126,7 +148,7 @@ def test_tiny_paper_run_counts_every_sample_under_both_graders(tiny_paper_run):
     assert list(samples.columns) == ["problem_id", "sample_id", "completion", "finish_reason",
                                      "completion_tokens"]
     grading = pd.read_csv(workdir / "results/paper/tables/grading.csv")
-    assert len(grading) == 6 and set(grading.samples) == {12, 16}
+    assert len(grading) == 8 and set(grading.samples) == {12, 16}
     # 8 new tokens from an untrained model: every sample is cut short, and counted as such.
     assert (grading.truncated == grading.samples).all()
 
@@ -140,6 +162,7 @@ def test_tiny_paper_run_reports_claims_and_curves(tiny_paper_run):
     scopes = {(row["id"], row["scope"]) for row in claims}
     assert ("C1", "family=tiny/regime=test_recipe/benchmark=math500") in scopes
     assert ("C7", "family=tiny/benchmark=aime24") in scopes
+    assert ("C2", "family=tiny/regime=ours/benchmark=aime24") in scopes
     assert "math-verify" in (workdir / "results/paper/report/claims.md").read_text()
     assert (workdir / "results/paper/figures/passk_curves_tiny.png").stat().st_size > 0
     again = run_snakemake(workdir, "-n", "--configfile", "paper_tiny.yaml")
