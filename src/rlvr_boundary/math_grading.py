@@ -157,6 +157,16 @@ def _lenient_status(gold: str, answer: str | None, timeout_s: float) -> str:
     return "correct" if _math_verify_status(gold, answer, "", timeout_s) == "correct" else "wrong"
 
 
+def _warm_up() -> None:
+    """Import math-verify (sympy, the LaTeX parser) and grade one answer here, before the pool
+    forks, so its workers start warm instead of each importing it (again after a restart).
+    No alarm: this may run outside the main thread, and "1" parses at once."""
+    from math_verify import parse, verify
+
+    verify(parse("\\boxed{1}", parsing_timeout=None), parse("\\boxed{1}", parsing_timeout=None),
+           timeout_seconds=None)
+
+
 def _grade_one(item: tuple) -> str:
     grader, gold, answer, tail, timeout_s = item
     if grader == "math_verify":
@@ -178,6 +188,8 @@ def grade_answers(items: list[tuple[str, str | None, str]], grader: str, threads
     statuses: list[str | None] = [None] * len(work)
     hard_limit = hard_limit_s if hard_limit_s is not None else HARD_LIMIT_FACTOR * timeout_s + 5
     context = multiprocessing.get_context("fork")
+    if work:
+        _warm_up()
     while any(s is None for s in statuses):
         pending = [i for i, s in enumerate(statuses) if s is None]
         with context.Pool(processes=max(1, int(threads))) as pool:
@@ -186,9 +198,12 @@ def grade_answers(items: list[tuple[str, str | None, str]], grader: str, threads
                 try:
                     statuses[i] = results[i].get(timeout=hard_limit)
                 except multiprocessing.TimeoutError:
-                    # A worker ignored the alarm: record the timeout, restart the pool for
-                    # the rest (queued answers behind the stuck worker are graded again).
+                    # A worker ignored the alarm: record the timeout, keep what the other
+                    # workers finished, restart the pool for the rest.
                     statuses[i] = "timeout" if grader == "math_verify" else "wrong"
+                    for j in pending:
+                        if statuses[j] is None and results[j].ready():
+                            statuses[j] = results[j].get()
                     pool.terminate()
                     break
     assert set(statuses) <= set(GRADE_STATUSES)
