@@ -24,6 +24,7 @@ import math
 import multiprocessing
 import re
 import signal
+import time
 from contextlib import contextmanager
 
 import pandas as pd
@@ -31,6 +32,7 @@ import pandas as pd
 from .benchmarks import last_boxed
 from .task import GRADE_STATUSES
 
+log = logging.getLogger(__name__)
 GRADERS = ("math_verify", "lenient")
 # math-verify warns on every call that its own timeout is off: ours replaces it.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
@@ -39,6 +41,7 @@ DEFAULT_TIMEOUT_S = 5.0
 # per-answer limits without a result.
 HARD_LIMIT_FACTOR = 4
 TAIL_CHARS = 1000  # math-verify's fallback extraction looks at the completion's end only
+PROGRESS_EVERY_S = 30.0  # a log line with rate and ETA this often while grading
 
 
 class _AnswerTimeout(BaseException):
@@ -190,6 +193,7 @@ def grade_answers(items: list[tuple[str, str | None, str]], grader: str, threads
     context = multiprocessing.get_context("fork")
     if work:
         _warm_up()
+    started = last_log = time.perf_counter()
     while any(s is None for s in statuses):
         pending = [i for i, s in enumerate(statuses) if s is None]
         with context.Pool(processes=max(1, int(threads))) as pool:
@@ -197,6 +201,9 @@ def grade_answers(items: list[tuple[str, str | None, str]], grader: str, threads
             for i in pending:
                 try:
                     statuses[i] = results[i].get(timeout=hard_limit)
+                    if time.perf_counter() - last_log >= PROGRESS_EVERY_S:
+                        last_log = time.perf_counter()
+                        _log_progress(sum(s is not None for s in statuses), len(work), started)
                 except multiprocessing.TimeoutError:
                     # A worker ignored the alarm: record the timeout, keep what the other
                     # workers finished, restart the pool for the rest.
@@ -207,7 +214,16 @@ def grade_answers(items: list[tuple[str, str | None, str]], grader: str, threads
                     pool.terminate()
                     break
     assert set(statuses) <= set(GRADE_STATUSES)
+    if time.perf_counter() - started >= PROGRESS_EVERY_S:
+        _log_progress(len(work), len(work), started)
     return statuses  # type: ignore[return-value]
+
+
+def _log_progress(done: int, total: int, started: float) -> None:
+    elapsed = time.perf_counter() - started
+    rate = done / elapsed if elapsed > 0 else float("inf")
+    log.info("graded %d/%d distinct answers  %.1f answers/s  ETA %.0fs", done, total, rate,
+             (total - done) / rate if rate > 0 else 0.0)
 
 
 def grade_completions(samples: pd.DataFrame, gold: dict[str, str], grader: str,
