@@ -217,6 +217,8 @@ def main() -> None:
                         help="problems whose ordinary samples the naive baseline grades (scaled)")
     parser.add_argument("--naive-pathological", type=int, default=6,
                         help="samples with a pathological answer the baseline grades (scaled)")
+    parser.add_argument("--naive-order", choices=["grouped", "shuffled"], default="grouped",
+                        help="baseline's ordinary samples grouped by problem, or shuffled")
     parser.add_argument("--pathological-rate", type=float, default=0.04,
                         help="share of problems with 1-3 pathological samples")
     parser.add_argument("--seed", type=int, default=0)
@@ -243,14 +245,20 @@ def main() -> None:
     print(f"statuses (ours): {dict(Counter(statuses).most_common())}")
 
     # naive, per stratum: a random subset, its time scaled by the stratum's size. Ordinary
-    # samples: every sample of some random problems in corpus order, as a sequential run
-    # meets them (math-verify's small parse cache then sees a problem's repeated answers).
+    # samples, --naive-order grouped: every sample of some random problems in corpus order, as
+    # a sequential run meets them (math-verify's small parse cache then sees a problem's
+    # repeated answers); shuffled: as many random samples, in random order (samples not
+    # grouped by problem: the cache rarely hits).
     rng = np.random.default_rng(args.seed + 1)
     chosen = rng.choice(corpus.problem_id.unique(), size=min(args.naive_problems, args.problems),
                         replace=False)
     ordinary = ~corpus.pathological.to_numpy()
-    strata = [("ordinary", ordinary, np.flatnonzero(ordinary & corpus.problem_id.isin(chosen)),
-               f"all samples of {len(chosen)} random problems")]
+    subset = np.flatnonzero(ordinary & corpus.problem_id.isin(chosen))
+    how = f"all samples of {len(chosen)} random problems"
+    if args.naive_order == "shuffled":
+        subset = rng.choice(np.flatnonzero(ordinary), size=len(subset), replace=False)
+        how = "random samples in random order"
+    strata = [("ordinary", ordinary, subset, how)]
     pathological = np.flatnonzero(~ordinary)
     if len(pathological) and args.naive_pathological > 0:
         strata.append(("pathological", ~ordinary, np.sort(rng.choice(
