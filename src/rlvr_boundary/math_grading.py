@@ -24,6 +24,7 @@ import math
 import multiprocessing
 import re
 import signal
+import time
 from contextlib import contextmanager
 
 import pandas as pd
@@ -31,6 +32,7 @@ import pandas as pd
 from .benchmarks import last_boxed
 from .task import GRADE_STATUSES
 
+log = logging.getLogger(__name__)
 GRADERS = ("math_verify", "lenient")
 # math-verify warns on every call that its own timeout is off: ours replaces it.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
@@ -39,6 +41,7 @@ DEFAULT_TIMEOUT_S = 5.0
 # per-answer limits without a result.
 HARD_LIMIT_FACTOR = 4
 TAIL_CHARS = 1000  # math-verify's fallback extraction looks at the completion's end only
+PROGRESS_EVERY_S = 30.0  # a log line with rate and ETA this often while grading
 
 
 class _AnswerTimeout(BaseException):
@@ -157,6 +160,16 @@ def _lenient_status(gold: str, answer: str | None, timeout_s: float) -> str:
     return "correct" if _math_verify_status(gold, answer, "", timeout_s) == "correct" else "wrong"
 
 
+def _warm_up() -> None:
+    """Import math-verify (sympy, the LaTeX parser) and grade one answer here, before the pool
+    forks, so its workers start warm instead of each importing it (again after a restart).
+    No alarm: this may run outside the main thread, and "1" parses at once."""
+    from math_verify import parse, verify
+
+    verify(parse("\\boxed{1}", parsing_timeout=None), parse("\\boxed{1}", parsing_timeout=None),
+           timeout_seconds=None)
+
+
 def _grade_one(item: tuple) -> str:
     grader, gold, answer, tail, timeout_s = item
     if grader == "math_verify":
@@ -178,6 +191,9 @@ def grade_answers(items: list[tuple[str, str | None, str]], grader: str, threads
     statuses: list[str | None] = [None] * len(work)
     hard_limit = hard_limit_s if hard_limit_s is not None else HARD_LIMIT_FACTOR * timeout_s + 5
     context = multiprocessing.get_context("fork")
+    if work:
+        _warm_up()
+    started = last_log = time.perf_counter()
     while any(s is None for s in statuses):
         pending = [i for i, s in enumerate(statuses) if s is None]
         with context.Pool(processes=max(1, int(threads))) as pool:
@@ -185,14 +201,29 @@ def grade_answers(items: list[tuple[str, str | None, str]], grader: str, threads
             for i in pending:
                 try:
                     statuses[i] = results[i].get(timeout=hard_limit)
+                    if time.perf_counter() - last_log >= PROGRESS_EVERY_S:
+                        last_log = time.perf_counter()
+                        _log_progress(sum(s is not None for s in statuses), len(work), started)
                 except multiprocessing.TimeoutError:
-                    # A worker ignored the alarm: record the timeout, restart the pool for
-                    # the rest (queued answers behind the stuck worker are graded again).
+                    # A worker ignored the alarm: record the timeout, keep what the other
+                    # workers finished, restart the pool for the rest.
                     statuses[i] = "timeout" if grader == "math_verify" else "wrong"
+                    for j in pending:
+                        if statuses[j] is None and results[j].ready():
+                            statuses[j] = results[j].get()
                     pool.terminate()
                     break
     assert set(statuses) <= set(GRADE_STATUSES)
+    if time.perf_counter() - started >= PROGRESS_EVERY_S:
+        _log_progress(len(work), len(work), started)
     return statuses  # type: ignore[return-value]
+
+
+def _log_progress(done: int, total: int, started: float) -> None:
+    elapsed = time.perf_counter() - started
+    rate = done / elapsed if elapsed > 0 else float("inf")
+    log.info("graded %d/%d distinct answers  %.1f answers/s  ETA %.0fs", done, total, rate,
+             (total - done) / rate if rate > 0 else 0.0)
 
 
 def grade_completions(samples: pd.DataFrame, gold: dict[str, str], grader: str,

@@ -24,6 +24,7 @@ response sets compared.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 # Sequences per forward pass. On CPU (tiny models, 1 thread) 256 rows were faster than 512
 # (12.7 vs 15.2 s for 19,200 sequences) and 2048 (29.5 s): activations stay in cache.
 DEFAULT_BATCH_SIZE = 256
+PROGRESS_EVERY_S = 30.0  # a log line with rate and ETA this often while scoring
 
 PERPLEXITY_COLUMNS = ["scorer", "responses", "problem_id", "n_samples", "n_tokens",
                       "matched_length", "nll_per_token", "ppl_per_token",
@@ -143,8 +145,14 @@ def _scored_logits(model, prompt_ids: list[list[int]], scored_ids: list[list[int
     order = np.argsort([-len(f) for f in full], kind="stable")
     pad_id = 0  # masked and never scored, so any id would do
     device = model.device
+    started = last_log = time.perf_counter()
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
+            if start and time.perf_counter() - last_log >= PROGRESS_EVERY_S:
+                last_log = time.perf_counter()
+                rate = start / (last_log - started)
+                log.info("scored %d/%d sequences  %.0f seq/s  ETA %.0fs", start, len(order),
+                         rate, (len(order) - start) / rate)
             rows = order[start:start + batch_size]
             width = max(len(full[i]) for i in rows)
             input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
