@@ -188,7 +188,7 @@ rule grade_hub_samples:
     output:
         scored=f"{R}/scored/{{model}}/{{benchmark}}/T{{temperature}}.parquet",
     params:
-        grading=config["grading"],
+        grading={"timeout_s": config["grading"]["timeout_s"]},  # threads change no result
     threads: config["grading"]["threads"]
     resources:
         mem_mb=16000,
