@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 
 PACKAGE = "rlvr_boundary"
 
 
-def _package_imports(path: Path) -> set[str]:
+def _package_imports(path: Path) -> frozenset[str]:
+    """The package modules ``path`` imports (parsed once per process and file version:
+    every rule's ``code(...)`` walks the same few modules)."""
+    stat = path.stat()
+    return _parsed_imports(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=None)
+def _parsed_imports(path: Path, mtime_ns: int, size: int) -> frozenset[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     found = set()
     for node in ast.walk(tree):
@@ -22,7 +31,7 @@ def _package_imports(path: Path) -> set[str]:
                 found.add(node.module.split(".")[1])
         elif isinstance(node, ast.Import):
             found.update(a.name.split(".")[1] for a in node.names if a.name.startswith(PACKAGE + "."))
-    return found
+    return frozenset(found)
 
 
 def module_closure(package_dir: str | Path, modules) -> list[str]:

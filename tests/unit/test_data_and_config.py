@@ -88,3 +88,15 @@ def test_code_dependencies_are_transitive():
     closure = module_closure(REPO / "src/rlvr_boundary", ["passk_table"])
     assert {"passk_table", "claims", "passk", "grading", "task"} <= set(closure)
     assert "modeling" not in closure
+
+
+def test_code_dependencies_follow_an_edit_in_the_same_process(tmp_path):
+    # Parses are cached per process (every rule's code() walks the same modules); an
+    # edited module is parsed again.
+    (tmp_path / "a.py").write_text("from .b import x\n")
+    (tmp_path / "b.py").write_text("x = 1\n")
+    (tmp_path / "c.py").write_text("y = 2\n")
+    assert module_closure(tmp_path, ["a"]) == ["a", "b"]
+    assert module_closure(tmp_path, ["a"]) == ["a", "b"]
+    (tmp_path / "a.py").write_text("from .c import y\n")
+    assert module_closure(tmp_path, ["a"]) == ["a", "c"]
