@@ -10,15 +10,14 @@ PACKAGE = "rlvr_boundary"
 
 
 def _package_imports(path: Path) -> frozenset[str]:
-    """The package modules ``path`` imports (parsed once per process and file version:
-    every rule's ``code(...)`` walks the same few modules)."""
-    stat = path.stat()
-    return _parsed_imports(path, stat.st_mtime_ns, stat.st_size)
+    """The package modules ``path`` imports. Parsed once per process and source text:
+    every rule's ``code(...)`` walks the same few modules."""
+    return _imports_in(path.read_text(), str(path))
 
 
 @lru_cache(maxsize=None)
-def _parsed_imports(path: Path, mtime_ns: int, size: int) -> frozenset[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
+def _imports_in(source: str, filename: str) -> frozenset[str]:
+    tree = ast.parse(source, filename=filename)
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
