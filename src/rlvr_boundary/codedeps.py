@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 
 PACKAGE = "rlvr_boundary"
 
 
-def _package_imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
+def _package_imports(path: Path) -> frozenset[str]:
+    """The package modules ``path`` imports. Parsed once per process and source text:
+    every rule's ``code(...)`` walks the same few modules."""
+    return _imports_in(path.read_text(), str(path))
+
+
+@lru_cache(maxsize=None)
+def _imports_in(source: str, filename: str) -> frozenset[str]:
+    tree = ast.parse(source, filename=filename)
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
@@ -22,7 +30,7 @@ def _package_imports(path: Path) -> set[str]:
                 found.add(node.module.split(".")[1])
         elif isinstance(node, ast.Import):
             found.update(a.name.split(".")[1] for a in node.names if a.name.startswith(PACKAGE + "."))
-    return found
+    return frozenset(found)
 
 
 def module_closure(package_dir: str | Path, modules) -> list[str]:

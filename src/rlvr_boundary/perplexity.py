@@ -27,15 +27,18 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
-from .modeling import load_checkpoint
 from .passk import bootstrap_mean_ci
-from .sampling import _eos_id, _nucleus
+
+# torch, transformers (modeling) and the sampler are imported by the functions that score
+# with a model: the summaries (perplexity_shift, match_entropy) run in jobs that would
+# otherwise pay ~4 s of torch + transformers start-up for nothing.
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,8 @@ def encode_sequences(model, tokenizer, prompts: Sequence[str], completions: Sequ
         return [], []
     prompt_ids = _encode_each(tokenizer, prompts, add_special_tokens=True)
     completion_ids = _encode_each(tokenizer, completions, add_special_tokens=False)
+    from .sampling import _eos_id
+
     eos = _eos_id(model, tokenizer)
     scored = [ids + ([eos] if finish == "stop" else [])
               for ids, finish in zip(completion_ids, finish_reasons)]
@@ -135,6 +140,8 @@ def _scored_logits(model, prompt_ids: list[list[int]], scored_ids: list[list[int
 
     Sequences go longest first, right-padded, so each batch holds similar lengths.
     """
+    import torch
+
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     full = [p + s for p, s in zip(prompt_ids, scored_ids)]
@@ -178,6 +185,8 @@ def completion_logprobs(model, tokenizer, prompts: Sequence[str], completions: S
 
     The model runs where it already is (``model.device``), in eval mode.
     """
+    import torch
+
     prompt_ids, scored_ids, inverse = _distinct_sequences(
         *encode_sequences(model, tokenizer, prompts, completions, finish_reasons))
     n_tokens = np.array([len(s) for s in scored_ids], dtype=np.int64)
@@ -205,6 +214,10 @@ def token_entropy(model, tokenizer, prompts: Sequence[str], completions: Sequenc
     mean over all generated positions of a set is ``pooled_entropy(frame)``.
     ``temperature == 0`` is greedy decoding, a point mass: entropy 0.
     """
+    import torch
+
+    from .sampling import _nucleus
+
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     if not 0 < top_p <= 1:
@@ -308,6 +321,8 @@ def perplexity_table(scorers: dict[str, str | Path], responses: dict[str, pd.Dat
       response sets named in ``pairs``, so every set is scored on equally long prefixes.
     Rows are ordered as ``pairs``, then by problem_id.
     """
+    from .modeling import load_checkpoint
+
     if not pairs:
         raise ValueError("no (scorer, responses) pairs to score")
     missing = ({s for s, _ in pairs} - set(scorers)) | ({r for _, r in pairs} - set(responses))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import pytest
 import yaml
@@ -88,3 +89,17 @@ def test_code_dependencies_are_transitive():
     closure = module_closure(REPO / "src/rlvr_boundary", ["passk_table"])
     assert {"passk_table", "claims", "passk", "grading", "task"} <= set(closure)
     assert "modeling" not in closure
+
+
+def test_code_dependencies_follow_an_edit_in_the_same_process(tmp_path):
+    # Parses are cached per process (every rule's code() walks the same modules); an
+    # edited module is parsed again, even one of the same size and mtime.
+    (tmp_path / "a.py").write_text("from .b import x\n")
+    (tmp_path / "b.py").write_text("x = 1\n")
+    (tmp_path / "c.py").write_text("y = 2\n")
+    assert module_closure(tmp_path, ["a"]) == ["a", "b"]
+    assert module_closure(tmp_path, ["a"]) == ["a", "b"]
+    mtime = (tmp_path / "a.py").stat().st_mtime_ns
+    (tmp_path / "a.py").write_text("from .c import y\n")
+    os.utime(tmp_path / "a.py", ns=(mtime, mtime))
+    assert module_closure(tmp_path, ["a"]) == ["a", "c"]

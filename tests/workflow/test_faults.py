@@ -19,7 +19,8 @@ from workflow_runner import TEST_CONFIG, run_snakemake, snakemake_cmd
 pytestmark = pytest.mark.workflow
 
 CORES = 2
-# Two models x two benchmarks x two shards (test config): 8 sampling jobs to interrupt.
+# Their sampling jobs are interrupted: one per benchmark and temperature they are sampled
+# at, times sampling.shards (test config: 2 models x 3 evaluations x 1 shard = 6 jobs).
 RESAMPLED = ["tdeep-base", "tdeep-rl-narrow"]
 
 
@@ -93,6 +94,9 @@ def test_killed_sampling_resumes_without_redoing_finished_shards(study_copy, tes
         return [p for model in RESAMPLED for p in (samples / model).rglob("shard*.parquet")]
 
     total = len(shards())
+    # The kill comes once CORES + 1 files exist, so at least one job has finished and
+    # (with more jobs than that) at least one has not.
+    assert total > CORES + 1, f"only {total} sampling jobs: too few to kill a run between them"
     # These models are sampled again, and everything after sampling is to be redone.
     for model in RESAMPLED:
         shutil.rmtree(samples / model)
@@ -103,7 +107,7 @@ def test_killed_sampling_resumes_without_redoing_finished_shards(study_copy, tes
         (results / table).unlink()
 
     proc, log = _start(study_copy)
-    _kill_when(proc, lambda: len(shards()) >= 3)
+    _kill_when(proc, lambda: len(shards()) >= CORES + 1)
     assert not _processes_in(study_copy), "a job process outlived the kill"
 
     done = shards()

@@ -80,6 +80,17 @@ def test_sample_count_reruns_sampling_not_training(study_copy):
     assert not set(jobs) & TRAINING
 
 
+def test_more_shards_resample_every_evaluation_not_training(study_copy):
+    # The test config samples in one shard (each sampling job is mostly start-up); more
+    # shards split every model x benchmark x temperature into that many jobs.
+    evaluations = len(list((study_copy / "results/scored").rglob("*.parquet")))
+    _edit_config(study_copy, "sampling", "shards", 3)
+    jobs = planned_jobs(study_copy)
+    assert jobs["sample_model"] == 3 * evaluations
+    assert jobs["grade_samples"] == evaluations
+    assert not set(jobs) & TRAINING
+
+
 def test_rl_option_reruns_rl_not_pretraining(study_copy):
     _edit_config(study_copy, "rl", "learning_rate", 0.0002)
     jobs = planned_jobs(study_copy)
