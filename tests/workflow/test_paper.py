@@ -179,3 +179,20 @@ def test_unpinned_revision_stops_the_fetch_with_its_name(tmp_path):
     assert result.returncode != 0
     log = (workdir / "logs/paper/fetch_model/tiny.log").read_text()
     assert "rlvr-test/tiny-base: revision None is not pinned" in log
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["models"]["qwen25_7b"].update(revison="x"), "revison"),
+    (lambda c: c["models"]["qwen25_7b"]["templates"].update(default="qwen-box"),
+     "unknown template 'qwen-box'"),
+    (lambda c: c["analysis"].update(claim_temperature=1.0), "claim_temperature 1.0"),
+])
+def test_a_bad_paper_config_fails_before_any_job(tmp_path, edit, message):
+    workdir = copy_workflow(tmp_path / "wf")
+    config = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
+    config.setdefault("analysis", {})
+    edit(config)
+    (workdir / "bad.yaml").write_text(yaml.safe_dump(config))
+    result = run_snakemake(workdir, "-n", "--configfile", "bad.yaml", check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
