@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .workflow_io import sha256_file
+from .workflow_io import sha256_file, sha256_named
 
 COMMIT = re.compile(r"[0-9a-f]{40}")
 # What sampling needs; the Hub repos also hold training states, GGUFs and the like.
@@ -92,13 +92,7 @@ def check_manifest(manifest: dict, pinned: dict | None) -> None:
 def manifest_digest(manifest: dict) -> str:
     """One sha256 for a snapshot: over its files' names and hashes (as sha256_tree does for
     a folder), so the registry can name the exact weights in one string."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name in sorted(manifest["files"]):
-        digest.update(name.encode() + b"\0")
-        digest.update(manifest["files"][name].encode())
-    return digest.hexdigest()
+    return sha256_named(sorted(manifest["files"].items()))
 
 
 def local_manifest(path: str | Path, source: str = "local") -> dict:

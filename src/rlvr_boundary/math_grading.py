@@ -31,6 +31,7 @@ import pandas as pd
 
 from .benchmarks import last_boxed
 from .task import GRADE_STATUSES
+from .workflow_io import progress_line
 
 log = logging.getLogger(__name__)
 GRADERS = ("math_verify", "lenient")
@@ -220,10 +221,14 @@ def grade_answers(items: list[tuple[str, str | None, str]], grader: str, threads
 
 
 def _log_progress(done: int, total: int, started: float) -> None:
-    elapsed = time.perf_counter() - started
-    rate = done / elapsed if elapsed > 0 else float("inf")
-    log.info("graded %d/%d distinct answers  %.1f answers/s  ETA %.0fs", done, total, rate,
-             (total - done) / rate if rate > 0 else 0.0)
+    log.info("graded distinct answers %s", progress_line(done, total, started))
+
+
+def _answer_and_tail(completion: str, grader: str) -> tuple[str | None, str]:
+    """The grader's extracted answer, and - when math-verify finds no boxed answer - the
+    completion's end it reads instead (with the answer, the grading key)."""
+    answer = (extract_boxed if grader == "math_verify" else extract_lenient)(completion)
+    return answer, "" if answer is not None else completion[-TAIL_CHARS:]
 
 
 def grade_completions(samples: pd.DataFrame, gold: dict[str, str], grader: str,
@@ -234,12 +239,10 @@ def grade_completions(samples: pd.DataFrame, gold: dict[str, str], grader: str,
     missing = set(samples.problem_id) - set(gold)
     if missing:
         raise ValueError(f"no gold answer for {len(missing)} problems, e.g. {sorted(missing)[:3]}")
-    extract = extract_boxed if grader == "math_verify" else extract_lenient
     out = samples.copy()
-    answers = [extract(text) for text in out.completion]
-    # With no boxed answer math-verify reads the completion's end; that text is then the key.
-    tails = ["" if a is not None else text[-TAIL_CHARS:] for a, text in zip(answers, out.completion)]
-    keys = list(zip(out.problem_id, answers, tails))
+    extracted = [_answer_and_tail(text, grader) for text in out.completion]
+    answers = [answer for answer, _ in extracted]
+    keys = [(p, answer, tail) for p, (answer, tail) in zip(out.problem_id, extracted)]
     graded = out.finish_reason.to_numpy() != "length"
     unique = sorted({key for key, g in zip(keys, graded) if g}, key=repr)
     statuses = grade_answers([(gold[p], a, t) for p, a, t in unique], grader, threads, timeout_s)
@@ -296,6 +299,4 @@ def grade_completion(gold: str, completion: str, finish_reason: str = "stop",
     """One completion's math-verify status in this process (e.g. an RL reward)."""
     if finish_reason == "length":
         return "truncated"
-    answer = extract_boxed(completion)
-    return _math_verify_status(gold, answer, completion[-TAIL_CHARS:] if answer is None else "",
-                               timeout_s)
+    return _math_verify_status(gold, *_answer_and_tail(completion, "math_verify"), timeout_s)

@@ -1,4 +1,4 @@
-"""The paper-scale study (``world: real``) from its config: models, what each is sampled
+"""The paper-scale study (``scale: paper``) from its config: models, what each is sampled
 on, with which prompt, how many samples and on how many GPUs.
 
 Model ids are the config's keys; a model's registry row uses the same columns as the tiny
@@ -10,8 +10,6 @@ the claims report groups C1/C2 verdicts by it.
 from __future__ import annotations
 
 from .study_plan import ModelSpec
-
-ROLES = ("base", "rl", "distilled", "instruct")
 
 
 def paper_models(config: dict) -> dict[str, ModelSpec]:

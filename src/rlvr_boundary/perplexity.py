@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .passk import bootstrap_mean_ci
+from .workflow_io import progress_line
 
 # torch, transformers (modeling) and the sampler are imported by the functions that score
 # with a model: the summaries (perplexity_shift, match_entropy) run in jobs that would
@@ -157,9 +158,7 @@ def _scored_logits(model, prompt_ids: list[list[int]], scored_ids: list[list[int
         for start in range(0, len(order), batch_size):
             if start and time.perf_counter() - last_log >= PROGRESS_EVERY_S:
                 last_log = time.perf_counter()
-                rate = start / (last_log - started)
-                log.info("scored %d/%d sequences  %.0f seq/s  ETA %.0fs", start, len(order),
-                         rate, (len(order) - start) / rate)
+                log.info("scored sequences %s", progress_line(start, len(order), started))
             rows = order[start:start + batch_size]
             width = max(len(full[i]) for i in rows)
             input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)

@@ -31,6 +31,8 @@ import torch
 from transformers.cache_utils import Cache, DynamicLayer
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
+from .workflow_io import progress_line
+
 log = logging.getLogger(__name__)
 
 SAMPLE_COLUMNS = ["prompt_index", "sample_id", "completion", "finish_reason", "completion_tokens"]
@@ -457,7 +459,4 @@ def _chunk_frame(tokenizer, chunk: _Chunk, tokens: torch.Tensor, lengths: torch.
 
 
 def _log_progress(done: int, total: int, started: float) -> None:
-    elapsed = time.perf_counter() - started
-    rate = done / elapsed if elapsed > 0 else float("inf")
-    log.info("sampled %d/%d sequences  %.0f seq/s  ETA %.0fs", done, total, rate,
-             (total - done) / rate if rate > 0 else 0.0)
+    log.info("sampled sequences %s", progress_line(done, total, started))

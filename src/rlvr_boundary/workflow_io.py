@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -66,9 +67,24 @@ def sha256_file(path) -> str:
 def sha256_tree(folder) -> str:
     """One hash for a folder: the sha256 of its files' relative paths and contents
     (Snakemake's own marker files, which hold a timestamp, left out)."""
+    paths = sorted(p for p in Path(folder).rglob("*")
+                   if p.is_file() and not p.name.startswith(".snakemake"))
+    return sha256_named((str(p.relative_to(folder)), sha256_file(p)) for p in paths)
+
+
+def sha256_named(named_hashes) -> str:
+    """One sha256 over (name, file sha256) pairs, in the order given."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*")
-                       if p.is_file() and not p.name.startswith(".snakemake")):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(sha256_file(path).encode())
+    for name, file_hash in named_hashes:
+        digest.update(name.encode() + b"\0")
+        digest.update(file_hash.encode())
     return digest.hexdigest()
+
+
+def progress_line(done: int, total: int, started: float) -> str:
+    """``done/total  rate/s  ETA`` for a long step's periodic log line (``started``: a
+    time.perf_counter() value)."""
+    elapsed = time.perf_counter() - started
+    rate = done / elapsed if elapsed > 0 else float("inf")
+    eta = (total - done) / rate if rate > 0 else 0.0
+    return f"{done}/{total}  {rate:.1f}/s  ETA {eta:.0f}s"
