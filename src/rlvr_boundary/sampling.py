@@ -31,6 +31,8 @@ import torch
 from transformers.cache_utils import Cache, DynamicLayer
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
+from .allocator import retain_freed_memory
+from .onednn import frozen_weights, linear
 from .workflow_io import progress_line
 
 log = logging.getLogger(__name__)
@@ -41,8 +43,10 @@ DEFAULT_BATCH_SIZE = 2048
 LOG_EVERY_CHUNKS = 4
 # Compact the batch when at most this share of its rows is still generating.
 COMPACT_BELOW = 0.75
-# Slots of the shared-prefix decoder's generated-token KV buffers (doubled when full).
-FIRST_CAPACITY = 16
+# Slots per block of the shared-prefix decoder's generated-token KV buffers. 16 was the
+# fastest batched-matmul shape measured on CPU: 8-12 slots were 2-3x slower per slot, 32 1.5x
+# (MKL), so a long generation adds blocks of 16 instead of growing one buffer.
+BLOCK_SLOTS = 16
 
 
 @dataclass
@@ -64,6 +68,7 @@ def sample_completions(model, tokenizer, prompts: list[str], n: int, temperature
     _check_arguments(n, temperature, top_p, max_new_tokens, batch_size)
     encoded = _encode_prompts(tokenizer, prompts)
     _check_context(model, encoded, max_new_tokens)
+    retain_freed_memory()  # decode steps reallocate their buffers: no page faults each time
     generator = torch.Generator(device="cpu").manual_seed(seed)
     eos_id = _eos_id(model, tokenizer)
     # Fills left padding and the slots after eos; masked or cut off, so any id would do.
@@ -73,7 +78,7 @@ def sample_completions(model, tokenizer, prompts: list[str], n: int, temperature
     model_was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), frozen_weights():
             for number, chunk in enumerate(_chunks(len(prompts), n, batch_size)):
                 rows = len(chunk.prompt_index)
                 # Drawn even when greedy, so the stream's position never depends on temperature.
@@ -200,11 +205,6 @@ def _make_decoder(model, encoded, chunk: _Chunk, pad_id: int, max_new_tokens: in
     if _SharedPrefixDecoder.supports(model):
         return _SharedPrefixDecoder(*args)
     return _GenericDecoder(*args)
-
-
-def _double(buffer: torch.Tensor) -> torch.Tensor:
-    """The buffer with twice the slots along dim 2, the new ones zero."""
-    return torch.cat([buffer, torch.zeros_like(buffer)], dim=2)
 
 
 def _prompt_positions(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -334,32 +334,34 @@ class _SharedPrefixDecoder:
         self.row_prompt = row_prompt
         self.segment_sizes = torch.bincount(row_prompt, minlength=prompts).tolist()
         self.position = position_ids[:, -1][row_prompt] + 1
-        # Generated keys/values per layer in one zeroed buffer per layer, whose capacity
-        # doubles when full. Attention runs over the whole buffer with unwritten slots
+        # Generated keys/values per layer in zeroed blocks of BLOCK_SLOTS slots, one more
+        # block when the last is full. Attention runs over whole blocks with unwritten slots
         # masked: batched matmuls over a strided slice, or copying the slice each step, were
         # several times slower on CPU.
-        shape = (len(row_prompt), self.kv_heads, min(FIRST_CAPACITY, max_new_tokens),
-                 self.prompt_keys[0].shape[-1])
-        self.keys = [self.prompt_keys[0].new_zeros(shape) for _ in self.prompt_keys]
-        self.values = [self.prompt_keys[0].new_zeros(shape) for _ in self.prompt_keys]
+        self.block_shape = (len(row_prompt), self.kv_heads, min(BLOCK_SLOTS, max_new_tokens),
+                            self.prompt_keys[0].shape[-1])
+        self.keys = [[] for _ in self.prompt_keys]  # per layer, its blocks
+        self.values = [[] for _ in self.prompt_keys]
         self.generated = 0
 
     def select(self, keep: torch.Tensor) -> None:
         self.row_prompt, self.position = self.row_prompt[keep], self.position[keep]
         self.segment_sizes = torch.bincount(self.row_prompt, minlength=len(self.segment_sizes)).tolist()
-        self.keys = [k.index_select(0, keep) for k in self.keys]
-        self.values = [v.index_select(0, keep) for v in self.values]
+        self.keys = [[k.index_select(0, keep) for k in blocks] for blocks in self.keys]
+        self.values = [[v.index_select(0, keep) for v in blocks] for blocks in self.values]
+        self.block_shape = (len(keep), *self.block_shape[1:])
         if not self.shared:
             self.prompt_keys = [k.index_select(0, keep) for k in self.prompt_keys]
             self.prompt_values = [v.index_select(0, keep) for v in self.prompt_values]
             self.prompt_bias = self.prompt_bias.index_select(0, keep)
 
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
-        capacity = self.keys[0].shape[2]
+        slots = self.block_shape[2]
+        capacity = slots * len(self.keys[0])
         if self.generated == capacity:
-            self.keys = [_double(k) for k in self.keys]
-            self.values = [_double(v) for v in self.values]
-            capacity *= 2
+            for blocks in (*self.keys, *self.values):
+                blocks.append(self.prompt_keys[0].new_zeros(self.block_shape))
+            capacity += slots
         hidden = self.inner.embed_tokens(tokens)  # (rows, hidden)
         cos, sin = self.inner.rotary_emb(hidden, self.position[:, None])  # (rows, 1, head_dim)
         prompt_bias = self.prompt_bias if not self.shared else self.prompt_bias[self.row_prompt]
@@ -370,44 +372,68 @@ class _SharedPrefixDecoder:
             attended = self._attention(index, layer.self_attn, layer.input_layernorm(hidden),
                                        cos, sin, bias)
             hidden = hidden + attended
-            hidden = hidden + layer.mlp(layer.post_attention_layernorm(hidden))
+            hidden = hidden + self._mlp(layer.mlp, layer.post_attention_layernorm(hidden))
         self.generated += 1
         self.position = self.position + 1
-        return self.model.lm_head(self.inner.norm(hidden)).float()
+        return linear(self.model.lm_head, self.inner.norm(hidden)).float()
+
+    def _mlp(self, mlp, x: torch.Tensor) -> torch.Tensor:
+        """LlamaMLP's forward, its products through oneDNN (onednn.linear)."""
+        return linear(mlp.down_proj, mlp.act_fn(linear(mlp.gate_proj, x)) * linear(mlp.up_proj, x))
 
     def _attention(self, index: int, attn, x: torch.Tensor, cos, sin, bias) -> torch.Tensor:
         """One query per row over [its prompt's keys | its generated keys]; query heads are
         laid out (kv head, group) as in transformers' ``repeat_kv``."""
-        rows, t = x.shape[0], self.generated
-        query = attn.q_proj(x).view(rows, self.kv_heads, self.group, -1)
-        key = attn.k_proj(x).view(rows, self.kv_heads, 1, -1)
-        value = attn.v_proj(x).view(rows, self.kv_heads, -1)
+        rows = x.shape[0]
+        block, slot = divmod(self.generated, self.block_shape[2])
+        query = linear(attn.q_proj, x).view(rows, self.kv_heads, self.group, -1)
+        key = linear(attn.k_proj, x).view(rows, self.kv_heads, 1, -1)
+        value = linear(attn.v_proj, x).view(rows, self.kv_heads, -1)
         query, key = apply_rotary_pos_emb(query, key, cos, sin, unsqueeze_dim=1)
         keys, values = self.keys[index], self.values[index]
-        keys[:, :, t] = key[:, :, 0]
-        values[:, :, t] = value
+        keys[block][:, :, slot] = key[:, :, 0]
+        values[block][:, :, slot] = value
         prompt_scores = self._prompt_scores(query, self.prompt_keys[index])
-        own_scores = torch.matmul(query, keys.transpose(2, 3))
-        scores = torch.cat([prompt_scores, own_scores], -1) * attn.scaling + bias
+        own_scores = [torch.matmul(query, k.transpose(2, 3)) for k in keys]
+        scores = torch.cat([prompt_scores, *own_scores], -1) * attn.scaling + bias
         weights = torch.softmax(scores, -1, dtype=torch.float32).to(query.dtype)
-        width = prompt_scores.shape[-1]
-        out = self._prompt_mix(weights[..., :width], self.prompt_values[index])
-        out = out + torch.matmul(weights[..., width:], values)
-        return attn.o_proj(out.reshape(rows, -1))
+        parts = weights.split([prompt_scores.shape[-1], *(k.shape[2] for k in keys)], -1)
+        out = self._prompt_mix(parts[0], self.prompt_values[index])
+        for part, v in zip(parts[1:], values):
+            out = out + torch.matmul(part, v)
+        return linear(attn.o_proj, out.reshape(rows, -1))
 
     def _prompt_scores(self, query: torch.Tensor, prompt_keys: torch.Tensor) -> torch.Tensor:
         if not self.shared:
             return torch.einsum("bgrd,bgwd->bgrw", query, prompt_keys)
-        # Rows stay grouped by prompt (prompt-major order, kept by compaction): one small
-        # matmul per prompt against its keys, never copying them to rows.
+        # Rows stay grouped by prompt (prompt-major order, kept by compaction): a matmul per
+        # prompt against its keys, never copying them to rows.
+        if self._equal_segments():
+            return self._per_prompt(query, prompt_keys.transpose(2, 3))
         return torch.cat([torch.einsum("bgrd,gwd->bgrw", part, prompt_keys[u])
                           for u, part in self._segments(query)])
 
     def _prompt_mix(self, weights: torch.Tensor, prompt_values: torch.Tensor) -> torch.Tensor:
         if not self.shared:
             return torch.einsum("bgrw,bgwd->bgrd", weights, prompt_values)
+        if self._equal_segments():
+            return self._per_prompt(weights, prompt_values)
         return torch.cat([torch.einsum("bgrw,gwd->bgrd", part, prompt_values[u])
                           for u, part in self._segments(weights)])
+
+    def _equal_segments(self) -> bool:
+        """Every prompt still has the same number of rows (no row finished yet, n a divisor
+        or multiple of the chunk): then one batched matmul does all prompts at once."""
+        return len(set(self.segment_sizes)) == 1
+
+    def _per_prompt(self, rows: torch.Tensor, per_prompt: torch.Tensor) -> torch.Tensor:
+        """``rows`` (R, kv heads, group, X) times each row's prompt's ``per_prompt`` matrix
+        (prompts, kv heads, X, Y), as one matmul over (prompt, kv head): (R, kv heads, group, Y)."""
+        prompts, heads = per_prompt.shape[:2]
+        grouped = rows.view(prompts, -1, *rows.shape[1:]).transpose(1, 2)  # (P, H, S, G, X)
+        size = grouped.shape[2:4]
+        out = torch.matmul(grouped.reshape(prompts, heads, -1, rows.shape[-1]), per_prompt)
+        return out.view(prompts, heads, *size, -1).transpose(1, 2).reshape(*rows.shape[:3], -1)
 
     def _segments(self, tensor: torch.Tensor):
         """(prompt, that prompt's rows of ``tensor``) for each prompt with rows left."""

@@ -141,7 +141,7 @@ def test_decoder_logits_match_full_forward(model_and_tokenizer, decoder_kind, sh
     model, tokenizer = model_and_tokenizer
     if not shared:
         monkeypatch.setattr(sampling._SharedPrefixDecoder, "MAX_SHARED_PROMPTS", 0)
-    monkeypatch.setattr(sampling, "FIRST_CAPACITY", 2)
+    monkeypatch.setattr(sampling, "BLOCK_SLOTS", 2)
     encoded = [tokenizer(p)["input_ids"] for p in PROMPTS[:3]]
     chunk = sampling._Chunk(torch.arange(3).repeat_interleave(8), torch.arange(8).repeat(3))
     generator = torch.Generator().manual_seed(0)

@@ -1,0 +1,94 @@
+"""oneDNN vs torch's default (MKL) fp32 linear products on this CPU, in the same run.
+
+    python perf/onednn_linear.py [--threads 1] [--pretrain-steps 60]
+
+1. Products of the tiny models' layer shapes at several row counts: F.linear (MKL),
+   oneDNN with the weight reordered once (generation), oneDNN reordering on every call
+   (training), and whether oneDNN's output equals MKL's bit for bit.
+2. Pretraining steps of a `deep` base with plain nn.Linear vs rlvr_boundary.onednn's
+   linears (forward and input gradient in oneDNN): CPU seconds, ratio, last loss of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rlvr_boundary import onednn, pretrain
+from rlvr_boundary.data import make_splits
+from rlvr_boundary.task import World
+
+SHAPES = [(96, 96), (96, 384), (384, 96)]  # (in, out) of the deep family's layers
+ROWS = [1, 16, 32, 64, 128, 2048, 7680]
+
+
+def best_us(fn, budget_s: float = 0.3) -> float:
+    fn()
+    times, started = [], time.perf_counter()
+    while time.perf_counter() - started < budget_s or len(times) < 5:
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times) * 1e6
+
+
+def products() -> None:
+    print(f"{'in->out':>8} {'rows':>5} {'MKL us':>8} {'oneDNN us':>10} {'+reorder us':>12} "
+          f"{'ratio':>6}  bit-equal")
+    for inputs, outputs in SHAPES:
+        weight = torch.randn(outputs, inputs)
+        packed = onednn._pack(weight)
+        for rows in ROWS:
+            x = torch.randn(rows, inputs)
+            mkl = best_us(lambda: F.linear(x, weight))
+            dnn = best_us(lambda: onednn._product(x, packed, None))
+            fresh = best_us(lambda: onednn._product(x, onednn._pack(weight), None))
+            equal = torch.equal(F.linear(x, weight), onednn._product(x, packed, None))
+            print(f"{inputs:>3}->{outputs:<4} {rows:>5} {mkl:8.1f} {dnn:10.1f} {fresh:12.1f} "
+                  f"{mkl / dnn:6.2f}  {equal}")
+
+
+def pretraining(steps: int, threads: int) -> None:
+    splits = make_splits(0, {"medium": {"depths": [3, 4], "problems": 10}},
+                         {"depths": [2], "problems": 1}, {"depths": [1, 2, 3, 4], "problems": 20000})
+    world = World.generate(np.random.default_rng(1), 0.3, (0.9, 0.995), 0.1)
+    architecture = {"hidden_size": 96, "intermediate_size": 384, "num_hidden_layers": 3,
+                    "num_attention_heads": 3}
+    settings = {"depths": [1, 2, 3, 4], "steps": steps, "batch_size": 128, "learning_rate": 0.001}
+    results = {}
+    for name in ("nn.Linear (MKL)", "oneDNN", "nn.Linear (MKL)", "oneDNN"):  # interleaved
+        switch = onednn.available if name == "oneDNN" else (lambda: False)
+        real = onednn.available
+        onednn.available = switch
+        try:
+            started = time.process_time()
+            _, _, history = pretrain.pretrain(splits["train"], architecture, settings, world, 64,
+                                              0, threads)
+            seconds = time.process_time() - started
+        finally:
+            onednn.available = real
+        best = min(seconds, results.get(name, (np.inf,))[0])
+        results[name] = (best, history.loss.iloc[-1])
+    (mkl, mkl_loss), (dnn, dnn_loss) = results["nn.Linear (MKL)"], results["oneDNN"]
+    print(f"pretraining {steps} steps (batch 128, deep family), best of 2, CPU s: "
+          f"MKL {mkl:.2f} (last loss {mkl_loss:.6f}), oneDNN {dnn:.2f} (last loss {dnn_loss:.6f}): "
+          f"{mkl / dnn:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--pretrain-steps", type=int, default=60)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} thread(s), oneDNN available: {onednn.available()}")
+    products()
+    pretraining(args.pretrain_steps, args.threads)
+
+
+if __name__ == "__main__":
+    main()
