@@ -8,7 +8,9 @@ step's cost is per-call overhead and KV-cache traffic, not arithmetic. So the sa
 - drops finished rows from the batch and the cache once a quarter of them are done;
 - on CPU, for Llama models (ours), decodes with :class:`_SharedPrefixDecoder`, which
   keeps a prompt's keys and values once for all its samples; other models, and any model
-  on a GPU, go through their own forward (:class:`_GenericDecoder`).
+  on a GPU, go through their own forward (:class:`_GenericDecoder`);
+- on CPU, runs the linear layers through oneDNN with each weight reordered once
+  (:mod:`.onednn`) and keeps freed memory in the process (:mod:`.allocator`).
 
 Randomness: one ``torch.Generator`` seeded with ``seed`` draws a block of uniforms per
 chunk, one per (row, step), and each token is drawn by inverse-CDF sampling with the
