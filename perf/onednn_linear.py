@@ -2,11 +2,11 @@
 
     python perf/onednn_linear.py [--threads 1] [--pretrain-steps 60]
 
-1. Products of the tiny models' layer shapes at several row counts: F.linear (MKL),
-   oneDNN with the weight reordered once (generation), oneDNN reordering on every call
-   (training), and whether oneDNN's output equals MKL's bit for bit.
+1. Products of the tiny models' layer shapes at several row counts: F.linear (MKL) vs
+   oneDNN, the weight gradient's product (T x out)^T (T x in) in each, and whether
+   oneDNN's output equals MKL's bit for bit.
 2. Pretraining steps of a `deep` base with plain nn.Linear vs rlvr_boundary.onednn's
-   linears (forward and input gradient in oneDNN): CPU seconds, ratio, last loss of each.
+   linears (forward, input and weight gradients in oneDNN): CPU seconds, ratio, last loss.
 """
 
 from __future__ import annotations
@@ -37,19 +37,19 @@ def best_us(fn, budget_s: float = 0.3) -> float:
 
 
 def products() -> None:
-    print(f"{'in->out':>8} {'rows':>5} {'MKL us':>8} {'oneDNN us':>10} {'+reorder us':>12} "
-          f"{'ratio':>6}  bit-equal")
+    print(f"{'in->out':>8} {'rows':>5} {'MKL us':>8} {'oneDNN us':>10} {'ratio':>6}  bit-equal  "
+          f"{'weight grad MKL us':>18} {'oneDNN us':>10}")
     for inputs, outputs in SHAPES:
         weight = torch.randn(outputs, inputs)
-        packed = onednn._pack(weight)
         for rows in ROWS:
-            x = torch.randn(rows, inputs)
+            x, grad = torch.randn(rows, inputs), torch.randn(rows, outputs)
             mkl = best_us(lambda: F.linear(x, weight))
-            dnn = best_us(lambda: onednn._product(x, packed, None))
-            fresh = best_us(lambda: onednn._product(x, onednn._pack(weight), None))
-            equal = torch.equal(F.linear(x, weight), onednn._product(x, packed, None))
-            print(f"{inputs:>3}->{outputs:<4} {rows:>5} {mkl:8.1f} {dnn:10.1f} {fresh:12.1f} "
-                  f"{mkl / dnn:6.2f}  {equal}")
+            dnn = best_us(lambda: onednn._product(x, weight, None))
+            equal = torch.equal(F.linear(x, weight), onednn._product(x, weight, None))
+            grad_mkl = best_us(lambda: grad.t() @ x)
+            grad_dnn = best_us(lambda: onednn._product(grad.t().contiguous(), x.t().contiguous(), None))
+            print(f"{inputs:>3}->{outputs:<4} {rows:>5} {mkl:8.1f} {dnn:10.1f} {mkl / dnn:6.2f}  "
+                  f"{str(equal):9} {grad_mkl:18.1f} {grad_dnn:10.1f}")
 
 
 def pretraining(steps: int, threads: int) -> None:

@@ -61,8 +61,7 @@ def matmul_peak(threads: int, size: int = 1024, repeats: int = 20) -> float:
     default (MKL) and oneDNN: the roofline's compute peak."""
     torch.set_num_threads(threads)
     a, b = torch.randn(size, size), torch.randn(size, size)
-    packed = onednn._pack(b) if onednn.available() else None
-    products = [lambda: a @ b] + ([lambda: onednn._product(a, packed, None)] if packed is not None else [])
+    products = [lambda: a @ b] + ([lambda: onednn._product(a, b, None)] if onednn.available() else [])
     best = 0.0
     for product in products:
         product()  # warm-up
@@ -74,12 +73,11 @@ def matmul_peak(threads: int, size: int = 1024, repeats: int = 20) -> float:
 
 
 def plain_transformers(model):
-    """A copy of ``model`` as transformers builds it: nn.Linear layers, its own generate."""
+    """A copy of ``model`` as transformers builds it (nn.Linear layers)."""
     plain = copy.deepcopy(model)
     for module in plain.modules():
         if isinstance(module, onednn.OneDNNLinear):
             module.__class__ = torch.nn.Linear
-    plain.__dict__.pop("generate", None)
     return plain
 
 

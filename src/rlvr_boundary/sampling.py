@@ -9,8 +9,8 @@ step's cost is per-call overhead and KV-cache traffic, not arithmetic. So the sa
 - on CPU, for Llama models (ours), decodes with :class:`_SharedPrefixDecoder`, which
   keeps a prompt's keys and values once for all its samples; other models, and any model
   on a GPU, go through their own forward (:class:`_GenericDecoder`);
-- on CPU, runs the linear layers through oneDNN with each weight reordered once
-  (:mod:`.onednn`) and keeps freed memory in the process (:mod:`.allocator`).
+- on CPU, runs the linear layers through oneDNN (:mod:`.onednn`) and keeps freed memory
+  in the process (:mod:`.allocator`).
 
 Randomness: one ``torch.Generator`` seeded with ``seed`` draws a block of uniforms per
 chunk, one per (row, step), and each token is drawn by inverse-CDF sampling with the
@@ -34,7 +34,7 @@ from transformers.cache_utils import Cache, DynamicLayer
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
 from .allocator import retain_freed_memory
-from .onednn import frozen_weights, linear
+from .onednn import linear
 from .workflow_io import progress_line
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def sample_completions(model, tokenizer, prompts: list[str], n: int, temperature
     model_was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode(), frozen_weights():
+        with torch.inference_mode():
             for number, chunk in enumerate(_chunks(len(prompts), n, batch_size)):
                 rows = len(chunk.prompt_index)
                 # Drawn even when greedy, so the stream's position never depends on temperature.

@@ -173,8 +173,8 @@ def test_completions_stop_at_eos(recorded_run):
                 stopped += 1
             else:
                 assert len(ids) == limit
-            body = [i for i in ids if i != eos]
-            assert text == tokenizer.decode(body) and "<" not in text
+            # TRL decodes without special tokens (a weak base may sample bos mid-completion)
+            assert text == tokenizer.decode(ids, skip_special_tokens=True) and "<" not in text
     assert stopped > 0
 
 
