@@ -6,8 +6,8 @@ without AVX-512. oneDNN, shipped inside torch, does not: on our EPYC a (2048 x 9
 rounding (perf/onednn_linear.py prints the table). oneDNN costs ~10 us more per call, so a
 product goes there only from MIN_MACS multiply-adds (rows x in x out) up (the weight
 gradient from WEIGHT_GRAD_MIN_MACS), crossovers measured on our EPYC. Training uses it too:
-the forward, the input gradient and the weight gradient are all such products. Where torch has no oneDNN, or for other devices, dtypes or
-autocast, nn.Linear runs as is.
+the forward, the input gradient and the weight gradient are all such products. Where torch
+has no oneDNN, or for other devices, dtypes or autocast, nn.Linear runs as is.
 """
 
 from __future__ import annotations
