@@ -12,6 +12,8 @@ has no oneDNN, or for other devices, dtypes or autocast, nn.Linear runs as is.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -20,6 +22,7 @@ MIN_MACS = 1_000_000  # e.g. 96->96 from ~110 rows, 96->384 from ~30 rows
 WEIGHT_GRAD_MIN_MACS = 4_000_000
 
 
+@functools.cache
 def available() -> bool:
     return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
@@ -27,6 +30,12 @@ def available() -> bool:
 def _product(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """x (rows, in) @ weight (out, in)^T + bias in oneDNN."""
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+def _product_over_rows(x: torch.Tensor, weight: torch.Tensor,
+                       bias: torch.Tensor | None) -> torch.Tensor:
+    """:func:`_product` for x of any leading shape (..., in) -> (..., out)."""
+    return _product(x.reshape(-1, x.shape[-1]), weight, bias).view(*x.shape[:-1], -1)
 
 
 def _wins(rows: int, inputs: int, outputs: int, least: int | None = None) -> bool:
@@ -45,9 +54,7 @@ class _LinearFunction(torch.autograd.Function):
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
-        flat = x.reshape(-1, x.shape[-1])
-        return _product(flat, weight.detach(), None if bias is None else bias.detach()).view(
-            *x.shape[:-1], -1)
+        return _product_over_rows(x, weight.detach(), None if bias is None else bias.detach())
 
     @staticmethod
     def backward(ctx, grad):
@@ -75,7 +82,7 @@ def linear(module: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, weight, bias)
     if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
         return _LinearFunction.apply(x, weight, bias)
-    return _product(x.reshape(-1, x.shape[-1]), weight, bias).view(*x.shape[:-1], -1)
+    return _product_over_rows(x, weight, bias)
 
 
 class OneDNNLinear(torch.nn.Linear):

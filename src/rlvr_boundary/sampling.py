@@ -9,8 +9,8 @@ step's cost is per-call overhead and KV-cache traffic, not arithmetic. So the sa
 - on CPU, for Llama models (ours), decodes with :class:`_SharedPrefixDecoder`, which
   keeps a prompt's keys and values once for all its samples; other models, and any model
   on a GPU, go through their own forward (:class:`_GenericDecoder`);
-- on CPU, runs the linear layers through oneDNN (:mod:`.onednn`) and keeps freed memory
-  in the process (:mod:`.allocator`).
+- keeps freed memory in the process (:mod:`.allocator`); models loaded by
+  :mod:`.modeling` run their CPU linear layers through oneDNN (:mod:`.onednn`).
 
 Randomness: one ``torch.Generator`` seeded with ``seed`` draws a block of uniforms per
 chunk, one per (row, step), and each token is drawn by inverse-CDF sampling with the
@@ -34,7 +34,6 @@ from transformers.cache_utils import Cache, DynamicLayer
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
 from .allocator import retain_freed_memory
-from .onednn import linear
 from .workflow_io import progress_line
 
 log = logging.getLogger(__name__)
@@ -374,23 +373,19 @@ class _SharedPrefixDecoder:
             attended = self._attention(index, layer.self_attn, layer.input_layernorm(hidden),
                                        cos, sin, bias)
             hidden = hidden + attended
-            hidden = hidden + self._mlp(layer.mlp, layer.post_attention_layernorm(hidden))
+            hidden = hidden + layer.mlp(layer.post_attention_layernorm(hidden))
         self.generated += 1
         self.position = self.position + 1
-        return linear(self.model.lm_head, self.inner.norm(hidden)).float()
-
-    def _mlp(self, mlp, x: torch.Tensor) -> torch.Tensor:
-        """LlamaMLP's forward, its products through oneDNN (onednn.linear)."""
-        return linear(mlp.down_proj, mlp.act_fn(linear(mlp.gate_proj, x)) * linear(mlp.up_proj, x))
+        return self.model.lm_head(self.inner.norm(hidden)).float()
 
     def _attention(self, index: int, attn, x: torch.Tensor, cos, sin, bias) -> torch.Tensor:
         """One query per row over [its prompt's keys | its generated keys]; query heads are
         laid out (kv head, group) as in transformers' ``repeat_kv``."""
         rows = x.shape[0]
         block, slot = divmod(self.generated, self.block_shape[2])
-        query = linear(attn.q_proj, x).view(rows, self.kv_heads, self.group, -1)
-        key = linear(attn.k_proj, x).view(rows, self.kv_heads, 1, -1)
-        value = linear(attn.v_proj, x).view(rows, self.kv_heads, -1)
+        query = attn.q_proj(x).view(rows, self.kv_heads, self.group, -1)
+        key = attn.k_proj(x).view(rows, self.kv_heads, 1, -1)
+        value = attn.v_proj(x).view(rows, self.kv_heads, -1)
         query, key = apply_rotary_pos_emb(query, key, cos, sin, unsqueeze_dim=1)
         keys, values = self.keys[index], self.values[index]
         keys[block][:, :, slot] = key[:, :, 0]
@@ -403,7 +398,7 @@ class _SharedPrefixDecoder:
         out = self._prompt_mix(parts[0], self.prompt_values[index])
         for part, v in zip(parts[1:], values):
             out = out + torch.matmul(part, v)
-        return linear(attn.o_proj, out.reshape(rows, -1))
+        return attn.o_proj(out.reshape(rows, -1))
 
     def _prompt_scores(self, query: torch.Tensor, prompt_keys: torch.Tensor) -> torch.Tensor:
         if not self.shared:
