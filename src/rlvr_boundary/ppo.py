@@ -21,7 +21,13 @@ import torch
 from torch import nn
 from trl import GRPOTrainer
 
-from .rl_algorithms import AdvantageRecorderMixin, _TokenRewardMixin, clipped_value_loss, ppo_advantages
+from .rl_algorithms import (
+    AdvantageRecorderMixin,
+    SamplerRolloutMixin,
+    _TokenRewardMixin,
+    clipped_value_loss,
+    ppo_advantages,
+)
 
 
 class ValueModel(nn.Module):
@@ -46,7 +52,7 @@ class ValueModel(nn.Module):
         return self.head(hidden).squeeze(-1)
 
 
-class PPOTrainer(AdvantageRecorderMixin, _TokenRewardMixin, GRPOTrainer):
+class PPOTrainer(SamplerRolloutMixin, AdvantageRecorderMixin, _TokenRewardMixin, GRPOTrainer):
     """PPO: clipped policy loss on GAE advantages from a learned critic (see module doc)."""
 
     def __init__(self, *args, value_learning_rate: float, gae_lambda: float = 1.0, gamma: float = 1.0,

@@ -28,6 +28,8 @@ from trl.models import unwrap_model_for_generation
 from trl.trainer.utils import pad
 from transformers import GenerationConfig
 
+from .sampling import complete_token_ids
+
 # TRL's constants, so that our estimators reproduce TRL's own advantages bit for bit.
 TRL_STD_EPS = 1e-4      # GRPOTrainer: (r - mean) / (std + 1e-4)
 WHITEN_EPS = 1e-8       # verl's masked_whiten: (x - mean) * rsqrt(var + 1e-8)
@@ -208,6 +210,43 @@ def k1_kl(per_token_logps: torch.Tensor, ref_per_token_logps: torch.Tensor) -> t
 
 # ---------------------------------------------------------------- trainers
 
+class SamplerRolloutMixin:
+    """Rollouts through our sampler (:func:`.sampling.complete_token_ids`) instead of
+    ``model.generate`` where it draws from the same distribution: one CPU process, plain
+    temperature / top-p sampling (no top-k, min-p, repetition penalty or extra generation
+    kwargs), text prompts, one eos token. It prefills each prompt once for its generations and
+    drops finished rows (measured: perf/rl_rollouts.py). Anything else - GPUs, vLLM, other
+    sampling settings - keeps TRL's own generation. Its random numbers come from a generator
+    seeded with the run's seed, so the rollouts differ from ``generate``'s draws but a run is
+    reproducible. ``use_sampler_rollouts = False`` (class or instance) restores TRL's path."""
+
+    use_sampler_rollouts = True
+
+    def _sampler_rolls_out(self, images, multimodal_fields) -> bool:
+        config = getattr(self, "generation_config", None)
+        return (self.use_sampler_rollouts and config is not None and not self.use_vllm
+                and not self.use_transformers_continuous_batching
+                and self.accelerator.device.type == "cpu" and self.accelerator.num_processes == 1
+                and images is None and not multimodal_fields and len(self.eos_token_ids) == 1
+                and self.args.generation_kwargs is None and config.do_sample and not config.top_k
+                and config.min_p is None and config.repetition_penalty in (None, 1.0))
+
+    def _sampler_completion_ids(self, prompt_ids: list[list[int]], temperature: float) -> list[list[int]]:
+        if getattr(self, "_rollout_generator", None) is None:
+            self._rollout_generator = torch.Generator().manual_seed(int(self.args.seed))
+        model = self.accelerator.unwrap_model(self.model_wrapped)
+        return complete_token_ids(model, prompt_ids, temperature, self.top_p, self.max_completion_length,
+                                  self.eos_token_ids[0], self._tokenizer.pad_token_id,
+                                  self._rollout_generator)
+
+    def _generate_single_turn(self, prompt_ids, images, multimodal_fields, *args, **kwargs):
+        if not self._sampler_rolls_out(images, multimodal_fields):
+            return super()._generate_single_turn(prompt_ids, images, multimodal_fields, *args, **kwargs)
+        completion_ids = self._sampler_completion_ids(prompt_ids, self.temperature)
+        # TRL's RLOOTrainer returns the ids alone, GRPOTrainer (ids, sampling log-probs or None)
+        return completion_ids if isinstance(self, RLOOTrainer) else (completion_ids, None)
+
+
 class AdvantageRecorderMixin:
     """Records per step what the loss is fed: for each generation batch an entry of
     ``advantage_log`` with ``step``, ``prompts`` (this process's), ``rewards`` (total,
@@ -282,7 +321,7 @@ class AdvantageRecorderMixin:
         return self.accelerator.reduce(x, reduction="sum")
 
 
-class GRPORecordingTrainer(AdvantageRecorderMixin, GRPOTrainer):
+class GRPORecordingTrainer(SamplerRolloutMixin, AdvantageRecorderMixin, GRPOTrainer):
     """GRPO exactly as TRL does it (group-normalised advantages), recorded."""
 
     def __init__(self, *args, **kwargs):
@@ -290,7 +329,7 @@ class GRPORecordingTrainer(AdvantageRecorderMixin, GRPOTrainer):
         self._init_recorder()
 
 
-class RLOORecordingTrainer(AdvantageRecorderMixin, RLOOTrainer):
+class RLOORecordingTrainer(SamplerRolloutMixin, AdvantageRecorderMixin, RLOOTrainer):
     """TRL's RLOO (leave-one-out baseline, sequence-level clipped loss), recorded."""
 
     def __init__(self, *args, **kwargs):
@@ -298,7 +337,7 @@ class RLOORecordingTrainer(AdvantageRecorderMixin, RLOOTrainer):
         self._init_recorder()
 
 
-class DAPOTrainer(AdvantageRecorderMixin, GRPOTrainer):
+class DAPOTrainer(SamplerRolloutMixin, AdvantageRecorderMixin, GRPOTrainer):
     """DAPO on GRPOTrainer. TRL gives the token-level loss (``loss_type="dapo"``),
     clip-higher (``epsilon_high``) and the soft overlong punishment (an extra reward
     function, set up by ``rl.train_rl``); this adds dynamic sampling as a filter: groups
@@ -356,7 +395,7 @@ class _TokenRewardMixin:
             self.beta = beta
 
 
-class ReinforcePlusPlusTrainer(AdvantageRecorderMixin, _TokenRewardMixin, GRPOTrainer):
+class ReinforcePlusPlusTrainer(SamplerRolloutMixin, AdvantageRecorderMixin, _TokenRewardMixin, GRPOTrainer):
     """REINFORCE++ on GRPOTrainer: critic-free, global (batch) whitening of the per-token
     returns instead of GRPO's per-group normalisation; KL in the reward when beta > 0."""
 
@@ -372,7 +411,7 @@ class ReinforcePlusPlusTrainer(AdvantageRecorderMixin, _TokenRewardMixin, GRPOTr
         return reinforce_pp_advantages(local_rewards, mask, kl, self.beta, reduce=self._sum_over_processes)
 
 
-class ReMaxTrainer(AdvantageRecorderMixin, GRPOTrainer):
+class ReMaxTrainer(SamplerRolloutMixin, AdvantageRecorderMixin, GRPOTrainer):
     """ReMax on GRPOTrainer: the baseline of each prompt is the reward of its greedy
     completion, generated once per prompt and step with the current policy (HF generate,
     also when sampling uses vLLM). Advantages are not normalised."""
@@ -382,7 +421,9 @@ class ReMaxTrainer(AdvantageRecorderMixin, GRPOTrainer):
         self._init_recorder()
 
     def _greedy_completion_ids(self, prompts: list) -> list[list[int]]:
-        prompt_ids, _, _ = self._tokenize_prompts(prompts)
+        prompt_ids, images, multimodal_fields = self._tokenize_prompts(prompts)
+        if self._sampler_rolls_out(images, multimodal_fields):
+            return self._sampler_completion_ids(prompt_ids, temperature=0.0)
         tensors = [torch.tensor(ids) for ids in prompt_ids]
         device = self.accelerator.device
         input_ids = pad(tensors, padding_value=self._tokenizer.pad_token_id, padding_side="left").to(device)

@@ -105,6 +105,37 @@ def greedy_completions(model, tokenizer, prompts: list[str], max_new_tokens: int
                               max_new_tokens=max_new_tokens, seed=0, batch_size=batch_size)
 
 
+def complete_token_ids(model, prompt_ids: list[list[int]], temperature: float, top_p: float,
+                       max_new_tokens: int, eos_id: int, pad_id: int,
+                       generator: torch.Generator | None = None) -> list[list[int]]:
+    """One completion per row of ``prompt_ids``: its token ids, ending with eos when it
+    stopped. Tokens are drawn as in :func:`sample_completions` (uniforms from ``generator``,
+    one per row and step); runs of equal consecutive prompts are prefilled once - an RL
+    batch repeats each prompt once per generation. For RL rollouts (:mod:`.rl_algorithms`)."""
+    if not prompt_ids:
+        return []
+    _check_arguments(1, temperature, top_p, max_new_tokens, len(prompt_ids))
+    distinct, prompt_index = [], []
+    for ids in map(list, prompt_ids):
+        if not distinct or ids != distinct[-1]:
+            distinct.append(ids)
+        prompt_index.append(len(distinct) - 1)
+    _check_context(model, distinct, max_new_tokens)
+    rows = len(prompt_ids)
+    chunk = _Chunk(prompt_index=torch.tensor(prompt_index), sample_id=torch.zeros(rows, dtype=torch.long))
+    uniforms = torch.rand((rows, max_new_tokens), generator=generator)
+    model_was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            tokens, lengths, stopped = _generate_chunk(model, distinct, chunk, uniforms, temperature,
+                                                       top_p, eos_id, pad_id)
+    finally:
+        model.train(model_was_training)
+    return [row[:length + 1] if stop else row[:length]
+            for row, length, stop in zip(tokens.tolist(), lengths.tolist(), stopped.tolist())]
+
+
 # --- checks -----------------------------------------------------------------------------
 
 def _check_arguments(n: int, temperature: float, top_p: float, max_new_tokens: int,

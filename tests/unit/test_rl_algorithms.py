@@ -313,3 +313,44 @@ def test_same_seed_same_weights(runs, base_path, prompts, tmp_path):
     first, second = model.state_dict(), again.state_dict()
     assert all(torch.equal(first[k], second[k]) for k in first)
     assert history.reward.tolist() == history_again.reward.tolist()
+
+
+def test_rollouts_go_through_the_sampler_where_it_applies(base_path, prompts, tmp_path, monkeypatch):
+    """CPU, one process, plain temperature sampling: every trainer's rollouts come from
+    sampling.complete_token_ids (ReMax's greedy baseline too); with the switch off TRL's
+    generate does the work."""
+    calls = []
+    original = alg.complete_token_ids
+
+    def counting(model, prompt_ids, temperature, *args, **kwargs):
+        calls.append((len(prompt_ids), temperature))
+        return original(model, prompt_ids, temperature, *args, **kwargs)
+
+    monkeypatch.setattr(alg, "complete_token_ids", counting)
+    monkeypatch.setitem(SETTINGS, "steps", 1)
+    batch = SETTINGS["prompts_per_step"] * SETTINGS["generations_per_prompt"]
+    for name in ["grpo", "rloo", "ppo"]:
+        calls.clear()
+        _run(base_path, prompts, tmp_path / name, name)
+        assert calls == [(batch, 1.0)], name
+    calls.clear()
+    _run(base_path, prompts, tmp_path / "remax", "remax")
+    assert calls == [(batch, 1.0), (SETTINGS["prompts_per_step"], 0.0)]
+    calls.clear()
+    monkeypatch.setattr(alg.SamplerRolloutMixin, "use_sampler_rollouts", False)
+    _, _, history, _ = _run(base_path, prompts, tmp_path / "off", "grpo")
+    assert calls == [] and len(history) == 1
+
+
+@pytest.mark.parametrize("setting,value", [("top_k", 5), ("min_p", 0.1), ("repetition_penalty", 1.2),
+                                           ("do_sample", False)])
+def test_sampler_rollouts_only_for_what_the_sampler_implements(runs, setting, value):
+    trainer = runs["grpo"][3]
+    assert trainer._sampler_rolls_out(None, {})
+    before = getattr(trainer.generation_config, setting)
+    setattr(trainer.generation_config, setting, value)
+    try:
+        assert not trainer._sampler_rolls_out(None, {})
+    finally:
+        setattr(trainer.generation_config, setting, before)
+    assert not trainer._sampler_rolls_out([["an image"]], {})

@@ -249,3 +249,38 @@ def test_training_mode_restored(model_and_tokenizer):
         assert model.training
     finally:
         model.eval()
+
+
+# --- token ids for RL rollouts ---------------------------------------------------------------
+
+def test_complete_token_ids_draws_what_sample_completions_draws(model_and_tokenizer, decoder_kind):
+    """An RL batch (each prompt repeated once per generation) gets the completions
+    sample_completions draws with the same seed: token ids through eos when stopped."""
+    model, tokenizer = model_and_tokenizer
+    n, budget = 6, 5
+    frame = sample_completions(model, tokenizer, PROMPTS, n=n, temperature=1.0, top_p=0.9,
+                               max_new_tokens=budget, seed=4)
+    encoded = tokenizer(PROMPTS)["input_ids"]
+    ids = sampling.complete_token_ids(model, [e for e in encoded for _ in range(n)], 1.0, 0.9, budget,
+                                      tokenizer.eos_token_id, tokenizer.pad_token_id,
+                                      torch.Generator().manual_seed(4))
+    assert len(ids) == len(frame)
+    eos = tokenizer.eos_token_id
+    for row, sample in zip(ids, frame.itertuples(), strict=True):
+        stopped = sample.finish_reason == "stop"
+        assert (eos in row) == stopped and eos not in row[:-1]
+        assert len(row) == sample.completion_tokens + stopped
+        assert tokenizer.decode(row, skip_special_tokens=True) == sample.completion
+    assert {"stop", "length"} == set(frame.finish_reason)
+
+
+def test_complete_token_ids_greedy_non_repeated_prompts_and_checks(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    encoded = tokenizer(PROMPTS)["input_ids"]
+    greedy = greedy_completions(model, tokenizer, PROMPTS, max_new_tokens=6)
+    ids = sampling.complete_token_ids(model, encoded, 0.0, 1.0, 6, tokenizer.eos_token_id,
+                                      tokenizer.pad_token_id)
+    assert [tokenizer.decode(row, skip_special_tokens=True) for row in ids] == greedy.completion.tolist()
+    assert sampling.complete_token_ids(model, [], 1.0, 1.0, 6, tokenizer.eos_token_id, 0) == []
+    with pytest.raises(ValueError, match="context length"):
+        sampling.complete_token_ids(model, encoded, 1.0, 1.0, 48, tokenizer.eos_token_id, 0)
