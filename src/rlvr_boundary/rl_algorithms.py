@@ -29,6 +29,7 @@ from trl.trainer.utils import pad
 from transformers import GenerationConfig
 
 from .sampling import complete_token_ids
+from .seeds import derive_seed
 
 # TRL's constants, so that our estimators reproduce TRL's own advantages bit for bit.
 TRL_STD_EPS = 1e-4      # GRPOTrainer: (r - mean) / (std + 1e-4)
@@ -217,7 +218,7 @@ class SamplerRolloutMixin:
     kwargs), text prompts, one eos token. It prefills each prompt once for its generations and
     drops finished rows (measured: perf/rl_rollouts.py). Anything else - GPUs, vLLM, other
     sampling settings - keeps TRL's own generation. Its random numbers come from a generator
-    seeded with the run's seed, so the rollouts differ from ``generate``'s draws but a run is
+    seeded from the run's seed, so the rollouts differ from ``generate``'s draws but a run is
     reproducible. ``use_sampler_rollouts = False`` (class or instance) restores TRL's path."""
 
     use_sampler_rollouts = True
@@ -233,7 +234,8 @@ class SamplerRolloutMixin:
 
     def _sampler_completion_ids(self, prompt_ids: list[list[int]], temperature: float) -> list[list[int]]:
         if getattr(self, "_rollout_generator", None) is None:
-            self._rollout_generator = torch.Generator().manual_seed(int(self.args.seed))
+            # not args.seed itself: TRL's prompt sampler seeds a generator with that
+            self._rollout_generator = torch.Generator().manual_seed(derive_seed(self.args.seed, "rollouts"))
         model = self.accelerator.unwrap_model(self.model_wrapped)
         return complete_token_ids(model, prompt_ids, temperature, self.top_p, self.max_completion_length,
                                   self.eos_token_ids[0], self._tokenizer.pad_token_id,

@@ -160,14 +160,15 @@ def test_check_prompt_tokenization_rejects_double_bos(base_path):
 
 def test_completions_stop_at_eos(recorded_run):
     _, tokenizer, _, _, record = recorded_run
-    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    eos = tokenizer.eos_token_id
     limit = SETTINGS["max_new_tokens"]
     stopped = 0
     for prompts_, completions, completion_ids, _ in record["calls"]:
         assert len(completions) == SETTINGS["prompts_per_step"] * SETTINGS["generations_per_prompt"]
         for prompt, text, ids in zip(prompts_, completions, completion_ids, strict=True):
             parse_prompt(prompt)  # plain-text prompts reach the reward function
-            assert pad not in ids
+            # (no pad check: a weak base may sample the pad id; nothing is appended after
+            # eos or past the limit, which the two branches check)
             if eos in ids:  # cut right after the first eos
                 assert ids.index(eos) == len(ids) - 1
                 stopped += 1
