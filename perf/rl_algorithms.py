@@ -40,6 +40,23 @@ EXTRA = {"ppo": "value/explained_variance", "dapo": "dynamic_sampling/kept_fract
          "remax": "remax/greedy_reward"}
 
 
+def rl_splits() -> dict:
+    """The narrow regime's 64 RL prompts and a 20,000-problem pretraining corpus."""
+    return make_splits(0, {"medium": {"depths": [3, 4], "problems": 10}},
+                       {"depths": [2, 3, 4], "problems": 64}, {"depths": [1, 2, 3, 4], "problems": 20000})
+
+
+def pretrain_deep_base(splits: dict, steps: int, path: Path, threads: int = 1, device: str = "cpu") -> Path:
+    """A `deep`-family base (config.yaml's architecture and pretraining settings) saved at ``path``."""
+    world = World.generate(np.random.default_rng(1), 0.3, (0.9, 0.995), 0.1)
+    model, tokenizer, _ = pretrain(splits["train"], {"hidden_size": 96, "intermediate_size": 384,
+                                   "num_hidden_layers": 3, "num_attention_heads": 3},
+                                   {"depths": [1, 2, 3, 4], "steps": steps, "batch_size": 128,
+                                    "learning_rate": 0.001}, world, 64, 0, threads, device=device)
+    save_checkpoint(model, tokenizer, path)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model")
@@ -52,21 +69,14 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     assert set(args.algorithms) <= set(TRAINER_OPTIONS)
-    splits = make_splits(0, {"medium": {"depths": [3, 4], "problems": 10}},
-                         {"depths": [2, 3, 4], "problems": 64}, {"depths": [1, 2, 3, 4], "problems": 20000})
+    splits = rl_splits()
     prompts = splits["rl_prompts"].prompt.tolist()
     with tempfile.TemporaryDirectory() as tmp:
         model_path = args.model
         if model_path is None:
             started = time.perf_counter()
-            world = World.generate(np.random.default_rng(1), 0.3, (0.9, 0.995), 0.1)
-            model, tokenizer, _ = pretrain(splits["train"], {"hidden_size": 96, "intermediate_size": 384,
-                                           "num_hidden_layers": 3, "num_attention_heads": 3},
-                                           {"depths": [1, 2, 3, 4], "steps": args.pretrain_steps,
-                                            "batch_size": 128, "learning_rate": 0.001}, world, 64, 0,
-                                           args.threads, device=args.pretrain_device)
-            model_path = Path(args.save_base or Path(tmp) / "base")
-            save_checkpoint(model, tokenizer, model_path)
+            model_path = pretrain_deep_base(splits, args.pretrain_steps, Path(args.save_base or Path(tmp) / "base"),
+                                            args.threads, args.pretrain_device)
             print(f"pretrained a deep base ({args.pretrain_steps} steps) in "
                   f"{time.perf_counter() - started:.0f} s", flush=True)
         results = {}

@@ -19,15 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from rl_algorithms import ALGORITHMS, RL
+from rl_algorithms import ALGORITHMS, RL, pretrain_deep_base, rl_splits
 
-from rlvr_boundary.data import make_splits
-from rlvr_boundary.modeling import save_checkpoint
-from rlvr_boundary.pretrain import pretrain
 from rlvr_boundary.rl import train_rl
 from rlvr_boundary.rl_algorithms import SamplerRolloutMixin
-from rlvr_boundary.task import World
 
 
 def _train(model_path, prompts, name: str, steps: int, sampler: bool, out: Path) -> tuple[float, float, float]:
@@ -48,19 +43,10 @@ def main() -> None:
     parser.add_argument("--algorithms", nargs="*", default=["grpo", "remax"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    splits = make_splits(0, {"medium": {"depths": [3, 4], "problems": 10}},
-                         {"depths": [2, 3, 4], "problems": 64}, {"depths": [1, 2, 3, 4], "problems": 20000})
+    splits = rl_splits()
     prompts = splits["rl_prompts"].prompt.tolist()
     with tempfile.TemporaryDirectory() as tmp:
-        model_path = args.model
-        if model_path is None:
-            world = World.generate(np.random.default_rng(1), 0.3, (0.9, 0.995), 0.1)
-            model, tokenizer, _ = pretrain(splits["train"], {"hidden_size": 96, "intermediate_size": 384,
-                                           "num_hidden_layers": 3, "num_attention_heads": 3},
-                                           {"depths": [1, 2, 3, 4], "steps": args.pretrain_steps,
-                                            "batch_size": 128, "learning_rate": 0.001}, world, 64, 0, 1)
-            model_path = Path(tmp) / "base"
-            save_checkpoint(model, tokenizer, model_path)
+        model_path = args.model or pretrain_deep_base(splits, args.pretrain_steps, Path(tmp) / "base")
         print(f"{args.steps} steps x {RL['prompts_per_step']} prompts x {RL['generations_per_prompt']} "
               f"generations, 1 thread, best of {args.repeats}", flush=True)
         for name in args.algorithms:
