@@ -6,15 +6,18 @@ The trainers of ``rlvr_boundary.rl_algorithms`` roll out on CPU through
 ``sampling.complete_token_ids`` (SamplerRolloutMixin); the baseline is the same trainer
 with ``use_sampler_rollouts = False``, i.e. TRL's ``generate`` path. Both train from the same
 base with config.yaml's RL settings (perf/rl_algorithms.py's RL), interleaved, best of
-``--repeats``. Prints wall and process CPU seconds, the ratio, and the mean reward of the
-last 20% of steps (the random draws differ, so rewards agree only statistically).
+``--repeats``, each run in a fresh process. Prints wall and process CPU seconds, the ratio,
+and the mean reward of the last 20% of steps (the random draws differ, so rewards agree
+only statistically).
 Without --model a deep base is pretrained first (--pretrain-steps).
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import logging
+import multiprocessing
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +29,14 @@ from rlvr_boundary.rl_algorithms import SamplerRolloutMixin
 
 
 def _train(model_path, prompts, name: str, steps: int, sampler: bool, out: Path) -> tuple[float, float, float]:
+    """One run in a fresh process: the sampler's allocator setting (allocator.py) is
+    process-wide and cannot be undone, so the baseline must not inherit it."""
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return pool.submit(_train_here, model_path, prompts, name, steps, sampler, out).result()
+
+
+def _train_here(model_path, prompts, name: str, steps: int, sampler: bool, out: Path) -> tuple[float, float, float]:
     SamplerRolloutMixin.use_sampler_rollouts = sampler
     started, cpu_started = time.perf_counter(), time.process_time()
     _, _, history = train_rl(model_path, prompts, {**RL, "steps": steps, **ALGORITHMS[name]}, seed=0,

@@ -121,6 +121,7 @@ def complete_token_ids(model, prompt_ids: list[list[int]], temperature: float, t
             distinct.append(ids)
         prompt_index.append(len(distinct) - 1)
     _check_context(model, distinct, max_new_tokens)
+    retain_freed_memory()  # as in sample_completions; RL steps ran ~1.1x faster with it
     rows = len(prompt_ids)
     chunk = _Chunk(prompt_index=torch.tensor(prompt_index), sample_id=torch.zeros(rows, dtype=torch.long))
     uniforms = torch.rand((rows, max_new_tokens), generator=generator)
