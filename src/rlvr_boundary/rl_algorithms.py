@@ -415,8 +415,9 @@ class ReinforcePlusPlusTrainer(SamplerRolloutMixin, AdvantageRecorderMixin, _Tok
 
 class ReMaxTrainer(SamplerRolloutMixin, AdvantageRecorderMixin, GRPOTrainer):
     """ReMax on GRPOTrainer: the baseline of each prompt is the reward of its greedy
-    completion, generated once per prompt and step with the current policy (HF generate,
-    also when sampling uses vLLM). Advantages are not normalised."""
+    completion, generated once per prompt and step with the current policy (our sampler at
+    temperature 0 where the rollouts use it, else HF generate, also when sampling uses vLLM).
+    Advantages are not normalised."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -76,22 +77,17 @@ def sample_completions(model, tokenizer, prompts: list[str], n: int, temperature
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_id
     total = len(prompts) * n
     frames, done, started = [], 0, time.perf_counter()
-    model_was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for number, chunk in enumerate(_chunks(len(prompts), n, batch_size)):
-                rows = len(chunk.prompt_index)
-                # Drawn even when greedy, so the stream's position never depends on temperature.
-                uniforms = torch.rand((rows, max_new_tokens), generator=generator)
-                tokens, lengths, stopped = _generate_chunk(
-                    model, encoded, chunk, uniforms, temperature, top_p, eos_id, pad_id)
-                frames.append(_chunk_frame(tokenizer, chunk, tokens, lengths, stopped))
-                done += rows
-                if (number + 1) % LOG_EVERY_CHUNKS == 0 or done == total:
-                    _log_progress(done, total, started)
-    finally:
-        model.train(model_was_training)
+    with _decoding(model):
+        for number, chunk in enumerate(_chunks(len(prompts), n, batch_size)):
+            rows = len(chunk.prompt_index)
+            # Drawn even when greedy, so the stream's position never depends on temperature.
+            uniforms = torch.rand((rows, max_new_tokens), generator=generator)
+            tokens, lengths, stopped = _generate_chunk(
+                model, encoded, chunk, uniforms, temperature, top_p, eos_id, pad_id)
+            frames.append(_chunk_frame(tokenizer, chunk, tokens, lengths, stopped))
+            done += rows
+            if (number + 1) % LOG_EVERY_CHUNKS == 0 or done == total:
+                _log_progress(done, total, started)
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
             SAMPLE_COLUMNS, ["int64", "int64", "object", "object", "int64"])})
@@ -125,16 +121,23 @@ def complete_token_ids(model, prompt_ids: list[list[int]], temperature: float, t
     rows = len(prompt_ids)
     chunk = _Chunk(prompt_index=torch.tensor(prompt_index), sample_id=torch.zeros(rows, dtype=torch.long))
     uniforms = torch.rand((rows, max_new_tokens), generator=generator)
+    with _decoding(model):
+        tokens, lengths, stopped = _generate_chunk(model, distinct, chunk, uniforms, temperature,
+                                                   top_p, eos_id, pad_id)
+    return [row[:length + 1] if stop else row[:length]
+            for row, length, stop in zip(tokens.tolist(), lengths.tolist(), stopped.tolist())]
+
+
+@contextmanager
+def _decoding(model):
+    """Eval mode and no autograd while decoding; the model's training flag comes back after."""
     model_was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            tokens, lengths, stopped = _generate_chunk(model, distinct, chunk, uniforms, temperature,
-                                                       top_p, eos_id, pad_id)
+            yield
     finally:
         model.train(model_was_training)
-    return [row[:length + 1] if stop else row[:length]
-            for row, length, stop in zip(tokens.tolist(), lengths.tolist(), stopped.tolist())]
 
 
 # --- checks -----------------------------------------------------------------------------
