@@ -11,7 +11,8 @@ pathological answer (power towers, huge factorials, long sums, thousands of digi
 slow for sympy or times out.
 
 Ours: ``math_grading.grade_completions(..., "math_verify", threads)`` (dedup of (problem,
-answer), process pool, per-answer timeout). Baseline: for every sample in turn, extract the
+answer); an answer shared by problems parsed once; plain integers compared as integers;
+process pool; per-answer timeout). Baseline: for every sample in turn, extract the
 box, ``math_verify.parse`` gold and answer and ``verify`` under the same per-answer alarm.
 The baseline would take many minutes on the whole corpus, so it runs on a random subset,
 stratified (ordinary samples: all samples of a few random problems, in order; samples with a

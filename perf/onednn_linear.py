@@ -3,9 +3,10 @@
     python perf/onednn_linear.py [--threads 1] [--pretrain-steps 60]
 
 1. Products of the tiny models' layer shapes at several row counts: F.linear (MKL) vs
-   oneDNN, the weight gradient's product (T x out)^T (T x in) in each (oneDNN on the
-   transposed views, and on copies of them as an earlier version did), and whether
-   oneDNN's output equals MKL's bit for bit.
+   oneDNN, the weight gradient's product (T x out)^T (T x in) in each (oneDNN: ours,
+   onednn.weight_gradient; the transposed views in the formula's order, and copies of them,
+   as earlier versions did; all three must give the same bits), and whether oneDNN's output
+   equals MKL's bit for bit.
 2. Pretraining steps of a `deep` base with plain nn.Linear vs rlvr_boundary.onednn's
    linears (forward, input and weight gradients in oneDNN): CPU seconds, ratio, last loss.
 """
@@ -39,7 +40,8 @@ def best_us(fn, budget_s: float = 0.3) -> float:
 
 def products() -> None:
     print(f"{'in->out':>8} {'rows':>5} {'MKL us':>8} {'oneDNN us':>10} {'ratio':>6}  bit-equal  "
-          f"{'weight grad MKL us':>18} {'oneDNN us':>10} {'copied first us':>15} same bits")
+          f"{'weight grad MKL us':>18} {'oneDNN us':>10} {'views as given us':>17} "
+          f"{'copied first us':>15} same bits")
     for inputs, outputs in SHAPES:
         weight = torch.randn(outputs, inputs)
         for rows in ROWS:
@@ -48,13 +50,17 @@ def products() -> None:
             dnn = best_us(lambda: onednn._product(x, weight, None))
             equal = torch.equal(F.linear(x, weight), onednn._product(x, weight, None))
             grad_mkl = best_us(lambda: grad.t() @ x)
-            # ours hands oneDNN the transposed views; the earlier version copied them first
-            grad_dnn = best_us(lambda: onednn._product(grad.t(), x.t(), None))
+            # ours: the transposed views, the narrower one first (onednn.weight_gradient);
+            # earlier versions gave them in the order of the formula, or copied them first
+            grad_dnn = best_us(lambda: onednn.weight_gradient(grad, x))
+            grad_views = best_us(lambda: onednn._product(grad.t(), x.t(), None))
             grad_copied = best_us(lambda: onednn._product(grad.t().contiguous(), x.t().contiguous(), None))
-            same = torch.equal(onednn._product(grad.t(), x.t(), None),
-                               onednn._product(grad.t().contiguous(), x.t().contiguous(), None))
+            reference = onednn._product(grad.t().contiguous(), x.t().contiguous(), None)
+            same = (torch.equal(onednn.weight_gradient(grad, x), reference)
+                    and torch.equal(onednn._product(grad.t(), x.t(), None), reference))
             print(f"{inputs:>3}->{outputs:<4} {rows:>5} {mkl:8.1f} {dnn:10.1f} {mkl / dnn:6.2f}  "
-                  f"{str(equal):9} {grad_mkl:18.1f} {grad_dnn:10.1f} {grad_copied:15.1f} {same}")
+                  f"{str(equal):9} {grad_mkl:18.1f} {grad_dnn:10.1f} {grad_views:17.1f} "
+                  f"{grad_copied:15.1f} {same}")
 
 
 def pretraining(steps: int, threads: int) -> None:

@@ -12,9 +12,9 @@ from rlvr_boundary.cot_validity import cot_validity_table
 from rlvr_boundary.coverage import accuracy_histogram, coverage_table
 from rlvr_boundary.plots import save_figure
 from rlvr_boundary.regimes import crossover_spread, regime_table
-from rlvr_boundary.workflow_io import log_to, write_csv
+from rlvr_boundary.workflow_io import start_job, write_csv
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 p, out = snakemake.params, snakemake.output
 a = p.analysis
 counts = pd.read_parquet(snakemake.input.counts)

@@ -3,9 +3,9 @@ import pandas as pd
 
 from rlvr_boundary.plots import save_figure
 from rlvr_boundary.temperature_study import plot_temperature_curves, temperature_table
-from rlvr_boundary.workflow_io import log_to, write_csv
+from rlvr_boundary.workflow_io import start_job, write_csv
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 p = snakemake.params
 a, study = p.analysis, p.study
 entropy = pd.concat([pd.read_csv(path) for path in snakemake.input.entropy], ignore_index=True)

@@ -2,9 +2,9 @@ import pandas as pd
 
 from rlvr_boundary.distill import build_distillation_set
 from rlvr_boundary.modeling import load_checkpoint, set_determinism
-from rlvr_boundary.workflow_io import log_to, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_parquet
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 p = snakemake.params
 set_determinism(p.seed, snakemake.threads)
 teacher, tokenizer = load_checkpoint(snakemake.input.teacher, p.device)

@@ -3,9 +3,9 @@ import re
 import pandas as pd
 
 from rlvr_boundary.grading import count_correct
-from rlvr_boundary.workflow_io import log_to, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_parquet
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 PATH = re.compile(r"results/scored/(?P<model>[^/]+)/(?P<benchmark>[^/]+)/T(?P<temperature>[0-9.]+)\.parquet$")
 frames = []
 for path in snakemake.input.scored:

@@ -2,9 +2,9 @@ import pandas as pd
 
 from rlvr_boundary.grading import count_correct
 from rlvr_boundary.math_grading import GRADERS, grading_summary
-from rlvr_boundary.workflow_io import log_to, write_csv, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_csv, write_parquet
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 w = snakemake.wildcards
 scored = pd.read_parquet(snakemake.input.scored)
 write_parquet(count_correct(scored, w.model, w.benchmark, float(w.temperature), list(GRADERS)),

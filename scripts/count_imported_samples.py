@@ -3,9 +3,9 @@ import pandas as pd
 from rlvr_boundary.grading import count_correct
 from rlvr_boundary.math_grading import GRADERS, grader_comparison
 from rlvr_boundary.sample_import import original_counts
-from rlvr_boundary.workflow_io import log_to, write_csv, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_csv, write_parquet
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 entry, w = snakemake.params.entry, snakemake.wildcards
 scored = pd.read_parquet(snakemake.input.scored)
 temperature = entry.get("temperature", 0.6)

@@ -2,9 +2,9 @@ import pandas as pd
 
 from rlvr_boundary.distill import sft
 from rlvr_boundary.modeling import save_checkpoint
-from rlvr_boundary.workflow_io import log_to, write_csv
+from rlvr_boundary.workflow_io import start_job, write_csv
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 p = snakemake.params
 model, tokenizer, history = sft(snakemake.input.base, pd.read_parquet(snakemake.input.traces),
                                 p.distill, p.seed, snakemake.threads, p.device)

@@ -1,9 +1,9 @@
 import pandas as pd
 
 from rlvr_boundary.passk_table import passk_table
-from rlvr_boundary.workflow_io import log_to, write_csv
+from rlvr_boundary.workflow_io import start_job, write_csv
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 a = snakemake.params.analysis
 table = passk_table(pd.read_parquet(snakemake.input.counts), a["ks"], a["bootstrap_resamples"],
                     snakemake.params.seed, a["ci_level"])

@@ -1,9 +1,9 @@
 import pandas as pd
 
 from rlvr_boundary.algorithm_study import pairwise_differences, sampling_efficiency_gap
-from rlvr_boundary.workflow_io import log_to, write_csv
+from rlvr_boundary.workflow_io import start_job, write_csv
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 p = snakemake.params
 counts = pd.read_parquet(snakemake.input.counts)
 settings = dict(metric=p.analysis["claim_metric"], temperature=p.analysis["claim_temperature"],

@@ -4,9 +4,9 @@ import pandas as pd
 from rlvr_boundary.algorithm_plots import plot_training_length
 from rlvr_boundary.algorithm_study import training_length_table
 from rlvr_boundary.plots import save_figure
-from rlvr_boundary.workflow_io import log_to, write_csv
+from rlvr_boundary.workflow_io import start_job, write_csv
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 p = snakemake.params
 table = training_length_table(
     pd.read_parquet(snakemake.input.counts), p.study["checkpoints"], p.study["base"],

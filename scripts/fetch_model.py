@@ -5,9 +5,9 @@ from rlvr_boundary.hub_models import (
     manifest_digest,
     snapshot_manifest,
 )
-from rlvr_boundary.workflow_io import log_to, write_json
+from rlvr_boundary.workflow_io import start_job, write_json
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 entry = snakemake.params.entry
 source = entry.get("source", "hub")
 if source == "local":

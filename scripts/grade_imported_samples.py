@@ -2,9 +2,9 @@ import pandas as pd
 
 from rlvr_boundary.benchmarks import read_normalised
 from rlvr_boundary.math_grading import GRADERS, grade_completions
-from rlvr_boundary.workflow_io import log_to, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_parquet
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 problems = read_normalised(snakemake.input.problems)
 gold = dict(zip(problems.problem_id, problems.reference_answer))
 # One samples file (imported generations) or a benchmark's sampling shards.

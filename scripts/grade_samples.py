@@ -1,9 +1,9 @@
 import pandas as pd
 
 from rlvr_boundary.grading import grade_samples
-from rlvr_boundary.workflow_io import log_to, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_parquet
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 samples = pd.concat([pd.read_parquet(path) for path in snakemake.input.shards], ignore_index=True)
 scored = grade_samples(samples, pd.read_parquet(snakemake.input.benchmark), snakemake.params.claim_metric)
 for column in [c for c in scored.columns if c.startswith("grade_status_")]:

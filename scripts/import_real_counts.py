@@ -1,7 +1,7 @@
 from rlvr_boundary.real_counts import load_real_counts, math500_problem_ids
-from rlvr_boundary.workflow_io import log_to, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_parquet
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 real = snakemake.params.real
 problem_ids = math500_problem_ids(snakemake.input.problems, real["problem_count"])
 counts = load_real_counts(snakemake.input.counts, problem_ids, real["benchmark"], real["temperature"],

@@ -1,8 +1,8 @@
 from rlvr_boundary.benchmarks import load_benchmark, load_local
 from rlvr_boundary.sample_import import benchmark_index, import_math_eval
-from rlvr_boundary.workflow_io import log_to, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_parquet
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 entry, spec = snakemake.params.entry, snakemake.params.spec
 table, _ = load_benchmark(snakemake.wildcards.benchmark, spec)
 records, _ = load_local(spec["file"])

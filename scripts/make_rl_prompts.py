@@ -1,7 +1,7 @@
 from rlvr_boundary.benchmarks import apply_template, read_normalised
-from rlvr_boundary.workflow_io import log_to, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_parquet
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 problems = read_normalised(snakemake.input.problems)
 table = problems.assign(prompt=[apply_template(snakemake.params.template, q)
                                 for q in problems.question])[["problem_id", "prompt",

@@ -3,9 +3,9 @@ import numpy as np
 from rlvr_boundary.data import make_splits
 from rlvr_boundary.seeds import derive_seed
 from rlvr_boundary.task import World
-from rlvr_boundary.workflow_io import log_to, write_json, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_json, write_parquet
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 p = snakemake.params
 world = World.generate(np.random.default_rng(derive_seed(p.seed, "world")),
                        p.world["rare_fact_share"], tuple(p.world["rare_wrong_rate"]),

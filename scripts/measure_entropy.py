@@ -2,9 +2,9 @@ import pandas as pd
 
 from rlvr_boundary.modeling import load_checkpoint, set_determinism
 from rlvr_boundary.perplexity import samples_entropy
-from rlvr_boundary.workflow_io import log_to, write_csv
+from rlvr_boundary.workflow_io import start_job, write_csv
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
 study = p.study
 set_determinism(0, snakemake.threads)  # scoring draws nothing; fixes threads only

@@ -1,9 +1,9 @@
 import pandas as pd
 
 from rlvr_boundary.grading import check_counts
-from rlvr_boundary.workflow_io import log_to, write_csv, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_csv, write_parquet
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 counts = pd.concat([pd.read_parquet(path) for path in snakemake.input.counts], ignore_index=True)
 check_counts(counts)
 write_parquet(counts, snakemake.output.counts)

@@ -3,9 +3,9 @@ import pandas as pd
 
 from rlvr_boundary.algorithm_plots import plot_algorithm_curves, plot_training_curves
 from rlvr_boundary.plots import save_figure
-from rlvr_boundary.workflow_io import log_to
+from rlvr_boundary.workflow_io import start_job
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 p = snakemake.params
 study = p.study
 labels = {name: spec.get("analog", "") for name, spec in p.benchmarks.items()}

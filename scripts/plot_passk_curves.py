@@ -2,9 +2,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from rlvr_boundary.plots import plot_passk_curves, save_figure
-from rlvr_boundary.workflow_io import log_to
+from rlvr_boundary.workflow_io import start_job
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 p = snakemake.params
 passk = pd.read_csv(snakemake.input.passk)
 registry = pd.read_csv(snakemake.input.registry, keep_default_na=False)

@@ -5,9 +5,9 @@ import pandas as pd
 
 from rlvr_boundary.plots import save_figure
 from rlvr_boundary.real_counts import plot_real_histogram, plot_real_passk
-from rlvr_boundary.workflow_io import log_to
+from rlvr_boundary.workflow_io import start_job
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 summary = json.loads(open(snakemake.input.summary).read())
 figures = {"passk_curves": plot_real_passk(pd.read_csv(snakemake.input.passk), summary),
            "accuracy_histogram": plot_real_histogram(

@@ -1,7 +1,7 @@
 from rlvr_boundary.benchmarks import load_benchmark, write_normalised
-from rlvr_boundary.workflow_io import log_to
+from rlvr_boundary.workflow_io import start_job
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 table, manifest = load_benchmark(snakemake.wildcards.benchmark, snakemake.params.spec)
 manifest = write_normalised(table, manifest, snakemake.output.problems, snakemake.output.manifest)
 log.info("%s", manifest)

@@ -5,9 +5,9 @@ import pandas as pd
 from rlvr_boundary.modeling import save_checkpoint
 from rlvr_boundary.pretrain import pretrain
 from rlvr_boundary.task import World
-from rlvr_boundary.workflow_io import log_to, write_csv
+from rlvr_boundary.workflow_io import start_job, write_csv
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 p = snakemake.params
 world = World.from_dict(json.loads(open(snakemake.input.world).read())) if p.noisy else None
 if world is not None and "corpus" in p.spec:

@@ -1,9 +1,9 @@
 import pandas as pd
 
 from rlvr_boundary.real_counts import REAL_MODELS, accuracy_histogram, coverage_sets
-from rlvr_boundary.workflow_io import log_to, write_csv
+from rlvr_boundary.workflow_io import start_job, write_csv
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 counts = pd.read_parquet(snakemake.input.counts)
 write_csv(coverage_sets(counts, REAL_MODELS["base"]["model"], REAL_MODELS["simplerl"]["model"]),
           snakemake.output.coverage)

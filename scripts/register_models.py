@@ -1,6 +1,6 @@
 from rlvr_boundary.registry import registry_table
-from rlvr_boundary.workflow_io import log_to, sha256_tree, write_csv
+from rlvr_boundary.workflow_io import sha256_tree, start_job, write_csv
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 digests = [sha256_tree(folder) for folder in snakemake.params.folders]
 write_csv(registry_table(snakemake.params.rows, digests), snakemake.output.registry)

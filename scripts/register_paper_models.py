@@ -1,9 +1,9 @@
 import json
 
 from rlvr_boundary.registry import registry_table
-from rlvr_boundary.workflow_io import log_to, write_csv
+from rlvr_boundary.workflow_io import start_job, write_csv
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 manifests = [json.loads(open(path).read()) for path in snakemake.input.manifests]
 rows = [{**row, "source": m["source"]} for row, m in zip(snakemake.params.rows, manifests)]
 identities = [f"{m['repo']}@{m['revision']} sha256:{m['digest']}" if m["source"] == "hub"

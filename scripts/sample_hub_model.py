@@ -2,9 +2,9 @@ import json
 
 from rlvr_boundary.benchmarks import read_normalised
 from rlvr_boundary.paper_sampling import sample_problems, shard_problems
-from rlvr_boundary.workflow_io import log_to, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_parquet
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
 problems = read_normalised(snakemake.input.problems)
 if p.limit:

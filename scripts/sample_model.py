@@ -5,9 +5,9 @@ import pandas as pd
 
 from rlvr_boundary.modeling import load_checkpoint, set_determinism
 from rlvr_boundary.sampling import sample_completions
-from rlvr_boundary.workflow_io import log_to, write_parquet
+from rlvr_boundary.workflow_io import start_job, write_parquet
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
 set_determinism(p.seed, snakemake.threads)
 benchmark = pd.read_parquet(snakemake.input.benchmark)

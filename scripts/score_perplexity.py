@@ -1,9 +1,9 @@
 import pandas as pd
 
 from rlvr_boundary.perplexity import perplexity_table
-from rlvr_boundary.workflow_io import log_to, write_csv
+from rlvr_boundary.workflow_io import start_job, write_csv
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
 base, rl, teacher = p.models["base"], p.models["rl"], p.models["teacher"]
 responded = [base, *rl, teacher]

@@ -6,9 +6,9 @@ from rlvr_boundary.passk import bootstrap_weights
 from rlvr_boundary.perplexity import perplexity_shift
 from rlvr_boundary.perplexity_plots import plot_perplexity_distributions
 from rlvr_boundary.plots import save_figure
-from rlvr_boundary.workflow_io import log_to, write_csv
+from rlvr_boundary.workflow_io import start_job, write_csv
 
-log = log_to(snakemake.log[0])
+log = start_job(snakemake.log[0])
 p = snakemake.params
 a = p.analysis
 labels = {name: spec.get("analog", "") for name, spec in p.benchmarks.items()}

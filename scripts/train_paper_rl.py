@@ -2,9 +2,9 @@ import json
 import os
 
 from rlvr_boundary.rl_job import run
-from rlvr_boundary.workflow_io import log_to
+from rlvr_boundary.workflow_io import start_job
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 p, out = snakemake.params, snakemake.output
 base = json.loads(open(snakemake.input.base).read())["path"]
 os.makedirs(out.checkpoints, exist_ok=True)  # no intermediate checkpoints at paper scale yet

@@ -1,7 +1,7 @@
 from rlvr_boundary.rl_job import run
-from rlvr_boundary.workflow_io import log_to
+from rlvr_boundary.workflow_io import start_job
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 p, out = snakemake.params, snakemake.output
 job = dict(base=snakemake.input.base, prompts=snakemake.input.prompts, settings=p.rl, seed=p.seed,
            threads=snakemake.threads, checkpoints=out.checkpoints,

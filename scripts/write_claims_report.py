@@ -13,9 +13,9 @@ from rlvr_boundary.report_sections import (
     temperature_section,
     training_length_section,
 )
-from rlvr_boundary.workflow_io import log_to, write_json, write_text
+from rlvr_boundary.workflow_io import start_job, write_json, write_text
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 p, given = snakemake.params, snakemake.input.keys()
 a = p.analysis
 settings = {"metric": a["claim_metric"], "temperature": a["claim_temperature"],

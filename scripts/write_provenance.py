@@ -3,9 +3,9 @@ from pathlib import Path
 import pandas as pd
 
 from rlvr_boundary.provenance import provenance
-from rlvr_boundary.workflow_io import log_to, write_json
+from rlvr_boundary.workflow_io import start_job, write_json
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 registry = pd.read_csv(snakemake.input.registry, keep_default_na=False)
 files = [snakemake.input.registry, *snakemake.input.tables, *snakemake.input.data]
 write_json(provenance(snakemake.params.config, snakemake.params.seeds, registry.to_dict("records"),

@@ -1,9 +1,9 @@
 import pandas as pd
 
 from rlvr_boundary.real_counts import real_report_markdown, real_summary
-from rlvr_boundary.workflow_io import log_to, write_json, write_text
+from rlvr_boundary.workflow_io import start_job, write_json, write_text
 
-log_to(snakemake.log[0])
+start_job(snakemake.log[0])
 summary = real_summary(pd.read_parquet(snakemake.input.counts), pd.read_csv(snakemake.input.passk),
                        pd.read_csv(snakemake.input.coverage, keep_default_na=False),
                        pd.read_csv(snakemake.input.histogram, dtype={"bin": str}),

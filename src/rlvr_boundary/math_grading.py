@@ -13,12 +13,14 @@ right by accident); :func:`grader_comparison` measures how often the two disagre
 Every answer gets a status from task.GRADE_STATUSES. A sample cut off by the length limit
 is ``truncated``; an answer whose grading exceeds the per-answer time limit is
 ``timeout`` under math_verify (its own status, never silently "wrong"). Identical
-(problem, extracted answer) pairs are graded once, in a process pool: math-verify's time
-limit uses signals, which only work in a process's main thread.
+(problem, extracted answer) pairs are graded once, in a process pool (math-verify's time
+limit uses signals, which only work in a process's main thread); an answer given to several
+problems is parsed once for all of them, and two plain integers are compared as integers.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import multiprocessing
@@ -98,23 +100,67 @@ def scientific_to_latex(text: str) -> str:
     return _SCIENTIFIC.sub(r"\1 \\times 10^{\2}", text)
 
 
-def _math_verify_status(gold: str, answer: str | None, completion_tail: str,
-                        timeout_s: float) -> str:
-    from math_verify import parse, verify
+# A plain integer both sides: math-verify would parse both to sympy Integers and compare
+# them; int() gives the same verdict without the LaTeX parser (most golds of GSM8K, AIME and
+# MATH500 are integers). Bounded length: int() refuses over 4,300 digits.
+_PLAIN_INTEGER = re.compile(r"-?\d{1,100}")
 
+
+def _plain_integer_status(gold: str, answer: str | None) -> str | None:
+    """correct/wrong when gold and answer are both plain integers, else None."""
+    if answer is None or not (_PLAIN_INTEGER.fullmatch(gold) and _PLAIN_INTEGER.fullmatch(answer)):
+        return None
+    return "correct" if int(gold) == int(answer) else "wrong"
+
+
+def _math_verify_statuses(golds: list[str], answer: str | None, completion_tail: str,
+                          timeout_s: float) -> list[str]:
+    """One answer against several golds: the answer is parsed once (its parse does not depend
+    on the gold); each (gold, answer) pair still has ``timeout_s`` for parsing both and
+    verifying, the answer's parse time counted in every pair's budget."""
+    from math_verify import parse
+
+    statuses = [_plain_integer_status(gold, answer) for gold in golds]
+    rest = [gold for gold, status in zip(golds, statuses) if status is None]
+    if not rest:
+        return statuses  # type: ignore[return-value]
+    started = time.perf_counter()
     try:
         with _time_limit(timeout_s):
-            gold_parsed = parse(f"\\boxed{{{scientific_to_latex(gold)}}}", parsing_timeout=None)
-            text = (f"\\boxed{{{scientific_to_latex(answer)}}}" if answer is not None
-                    else completion_tail)
-            answer_parsed = parse(text, parsing_timeout=None)
-            if not answer_parsed:
-                return "unparsable"
+            answer_parsed = parse(f"\\boxed{{{scientific_to_latex(answer)}}}" if answer is not None
+                                  else completion_tail, parsing_timeout=None)
+    except _AnswerTimeout:
+        graded = ["timeout"] * len(rest)
+    else:
+        budget = timeout_s - (time.perf_counter() - started)
+        graded = [_verify_status(gold, answer_parsed, budget) for gold in rest]
+    remaining = iter(graded)
+    return [status or next(remaining) for status in statuses]
+
+
+def _verify_status(gold: str, answer_parsed: list, budget_s: float) -> str:
+    from math_verify import verify
+
+    if not answer_parsed:
+        return "unparsable"
+    if budget_s <= 0:  # the answer's parse alone took the pair's whole time
+        return "timeout"
+    try:
+        with _time_limit(budget_s):
+            gold_parsed = _parse_gold(gold)
             if not gold_parsed:
                 raise ValueError(f"math-verify cannot parse the gold answer {gold!r}")
             return "correct" if verify(gold_parsed, answer_parsed, timeout_seconds=None) else "wrong"
     except _AnswerTimeout:
         return "timeout"
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_gold(gold: str) -> list:
+    """A gold meets many answers; math-verify's own cache holds only its last 20 parses."""
+    from math_verify import parse
+
+    return parse(f"\\boxed{{{scientific_to_latex(gold)}}}", parsing_timeout=None)
 
 
 _STRIP = [(r"\\left|\\right|\\!|\\,|\\;|\\:|\s|\$", ""), (r"\\[dt]frac", r"\\frac"),
@@ -151,14 +197,16 @@ def lenient_equal(gold: str, answer: str) -> bool:
                for candidate in (gold_value, gold_value / 100, gold_value * 100))
 
 
-def _lenient_status(gold: str, answer: str | None, timeout_s: float) -> str:
+def _lenient_statuses(golds: list[str], answer: str | None, timeout_s: float) -> list[str]:
     if answer is None:
-        return "unparsable"
-    if lenient_equal(gold, answer):
-        return "correct"
+        return ["unparsable"] * len(golds)
+    statuses = ["correct" if lenient_equal(gold, answer) else None for gold in golds]
     # The original falls back to symbolic equality (sympy); math-verify plays that part
     # here, and, as in the original, a timeout is scored as wrong.
-    return "correct" if _math_verify_status(gold, answer, "", timeout_s) == "correct" else "wrong"
+    symbolic = iter(_math_verify_statuses([g for g, s in zip(golds, statuses) if s is None],
+                                          answer, "", timeout_s))
+    return [status or ("correct" if next(symbolic) == "correct" else "wrong")
+            for status in statuses]
 
 
 def _warm_up() -> None:
@@ -171,11 +219,12 @@ def _warm_up() -> None:
            timeout_seconds=None)
 
 
-def _grade_one(item: tuple) -> str:
-    grader, gold, answer, tail, timeout_s = item
+def _grade_answer(task: tuple) -> list[str]:
+    """One extracted answer (or completion tail) against each of its golds."""
+    grader, golds, answer, tail, timeout_s = task
     if grader == "math_verify":
-        return _math_verify_status(gold, answer, tail, timeout_s)
-    return _lenient_status(gold, answer, timeout_s)
+        return _math_verify_statuses(golds, answer, tail, timeout_s)
+    return _lenient_statuses(golds, answer, timeout_s)
 
 
 # --- many answers: dedup, process pool, hard limit -----------------------------------------
@@ -184,40 +233,52 @@ def grade_answers(items: list[tuple[str, str | None, str]], grader: str, threads
                   timeout_s: float = DEFAULT_TIMEOUT_S,
                   hard_limit_s: float | None = None) -> list[str]:
     """Status of each (gold, extracted answer or None, completion tail) under ``grader``.
-    Items must be unique already (see :func:`grade_completions`). ``hard_limit_s``: how
-    long to wait for one answer before restarting the pool (default 4 x timeout + 5 s)."""
+    Items must be unique already (see :func:`grade_completions`). Items with the same answer
+    (and tail) are one task: the answer is parsed once for all its golds. ``hard_limit_s``:
+    how long to wait for one item before restarting the pool (default 4 x timeout + 5 s; a
+    task of several items gets ``timeout_s`` more per further item)."""
     if grader not in GRADERS:
         raise ValueError(f"unknown grader {grader!r}; choose from {GRADERS}")
-    work = [(grader, gold, answer, tail, timeout_s) for gold, answer, tail in items]
-    statuses: list[str | None] = [None] * len(work)
+    members: dict[tuple, list[int]] = {}
+    for i, (_, answer, tail) in enumerate(items):
+        members.setdefault((answer, tail), []).append(i)
+    tasks = [(key, members[key]) for key in sorted(members, key=repr)]
+    work = [(grader, [items[i][0] for i in indices], *key, timeout_s) for key, indices in tasks]
+    done: list[list[str] | None] = [None] * len(work)
     hard_limit = hard_limit_s if hard_limit_s is not None else HARD_LIMIT_FACTOR * timeout_s + 5
+    gave_up = "timeout" if grader == "math_verify" else "wrong"
     context = multiprocessing.get_context("fork")
     if work:
         _warm_up()
     started = last_log = time.perf_counter()
-    while any(s is None for s in statuses):
-        pending = [i for i, s in enumerate(statuses) if s is None]
+    while any(d is None for d in done):
+        pending = [t for t, d in enumerate(done) if d is None]
         with context.Pool(processes=max(1, int(threads))) as pool:
-            results = {i: pool.apply_async(_grade_one, (work[i],)) for i in pending}
-            for i in pending:
+            results = {t: pool.apply_async(_grade_answer, (work[t],)) for t in pending}
+            for t in pending:
                 try:
-                    statuses[i] = results[i].get(timeout=hard_limit)
+                    done[t] = results[t].get(timeout=hard_limit + timeout_s * (len(tasks[t][1]) - 1))
                     if time.perf_counter() - last_log >= PROGRESS_EVERY_S:
                         last_log = time.perf_counter()
-                        _log_progress(sum(s is not None for s in statuses), len(work), started)
+                        _log_progress(sum(len(tasks[u][1]) for u, d in enumerate(done) if d),
+                                      len(items), started)
                 except multiprocessing.TimeoutError:
                     # A worker ignored the alarm: record the timeout, keep what the other
                     # workers finished, restart the pool for the rest.
-                    statuses[i] = "timeout" if grader == "math_verify" else "wrong"
-                    for j in pending:
-                        if statuses[j] is None and results[j].ready():
-                            statuses[j] = results[j].get()
+                    done[t] = [gave_up] * len(tasks[t][1])
+                    for u in pending:
+                        if done[u] is None and results[u].ready():
+                            done[u] = results[u].get()
                     pool.terminate()
                     break
+    statuses: list[str] = [""] * len(items)
+    for (_, indices), task_statuses in zip(tasks, done):
+        for i, status in zip(indices, task_statuses):
+            statuses[i] = status
     assert set(statuses) <= set(GRADE_STATUSES)
     if time.perf_counter() - started >= PROGRESS_EVERY_S:
-        _log_progress(len(work), len(work), started)
-    return statuses  # type: ignore[return-value]
+        _log_progress(len(items), len(items), started)
+    return statuses
 
 
 def _log_progress(done: int, total: int, started: float) -> None:
@@ -299,4 +360,5 @@ def grade_completion(gold: str, completion: str, finish_reason: str = "stop",
     """One completion's math-verify status in this process (e.g. an RL reward)."""
     if finish_reason == "length":
         return "truncated"
-    return _math_verify_status(gold, *_answer_and_tail(completion, "math_verify"), timeout_s)
+    answer, tail = _answer_and_tail(completion, "math_verify")
+    return _math_verify_statuses([gold], answer, tail, timeout_s)[0]

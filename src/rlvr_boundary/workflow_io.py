@@ -1,7 +1,8 @@
-"""Small helpers for the rule scripts: logging to the rule's log file, atomic writes."""
+"""Small helpers for the rule scripts: setting up the job (its log), atomic writes."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -13,8 +14,14 @@ from pathlib import Path
 import pandas as pd
 
 
-def log_to(path: str | os.PathLike) -> logging.Logger:
-    """Send the package's log lines (progress, rates, ETAs) to the rule's log file."""
+def start_job(path: str | os.PathLike) -> logging.Logger:
+    """Set up a rule script's process, after its imports: the package's log lines (progress,
+    rates, ETAs) go to the rule's log file, and so does an uncaught error.
+
+    The objects of the modules imported so far are frozen out of the garbage collector:
+    torch and transformers bring millions, and the collections at interpreter exit walked
+    them all (measured: a sampling job spent 1.2-2 s exiting, 0.15-0.3 s with them frozen)."""
+    gc.freeze()
     logging.basicConfig(filename=str(path), level=logging.INFO, force=True,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("transformers").setLevel(logging.WARNING)

@@ -108,21 +108,63 @@ def test_pathological_answer_times_out_not_wrong():
     assert time.perf_counter() - started < 20
 
 
-def _stuck(gold, answer, tail, timeout_s):
-    """A grader that ignores the alarm (as if stuck in C code) when the gold says so."""
-    if gold == "stuck":
+def _stuck(golds, answer, tail, timeout_s):
+    """A grader that ignores the alarm (as if stuck in C code) when the answer says so."""
+    if answer == "stuck":
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
         time.sleep(60)
-    return "correct"
+    return ["correct"] * len(golds)
 
 
 def test_a_worker_that_ignores_the_alarm_is_replaced(monkeypatch):
-    monkeypatch.setattr(math_grading, "_math_verify_status", _stuck)  # inherited by fork
+    monkeypatch.setattr(math_grading, "_math_verify_statuses", _stuck)  # inherited by fork
     started = time.perf_counter()
-    statuses = grade_answers([("1", "1", ""), ("stuck", "1", ""), ("3", "3", ""), ("4", "4", "")],
+    statuses = grade_answers([("1", "1", ""), ("2", "stuck", ""), ("3", "stuck", ""), ("4", "4", "")],
                              "math_verify", threads=1, timeout_s=0.5, hard_limit_s=2)
-    assert statuses == ["correct", "timeout", "correct", "correct"]
+    # both items of the stuck answer's task time out; the others are kept
+    assert statuses == ["correct", "timeout", "timeout", "correct"]
     assert time.perf_counter() - started < 15
+
+
+@pytest.mark.parametrize("gold, answer", [
+    ("42", "42"), ("42", "042"), ("0", "-0"), ("-7", "-7"), ("-7", "7"), ("5", "50"),
+    ("100", "1000"), ("123456789012345678901234567890", "123456789012345678901234567890"),
+    ("123456789012345678901234567890", "123456789012345678901234567891"),
+])
+def test_plain_integers_compared_as_integers_agree_with_math_verify(gold, answer):
+    from math_verify import parse
+
+    fast = math_grading._plain_integer_status(gold, answer)
+    assert fast is not None
+    assert fast == math_grading._verify_status(gold, parse(f"\\boxed{{{answer}}}"), 5.0)
+
+
+def test_plain_integer_shortcut_leaves_everything_else_to_math_verify():
+    for gold, answer in [("42", "42.0"), ("1/2", "1/2"), ("42", None), ("4" * 101, "4" * 101),
+                         ("1,000", "1000"), ("42", " 42")]:
+        assert math_grading._plain_integer_status(gold, answer) is None
+
+
+def test_an_answer_shared_by_problems_is_parsed_once(monkeypatch):
+    import math_verify
+
+    parsed = []
+    real_parse = math_verify.parse
+
+    def counting_parse(text, *args, **kwargs):
+        parsed.append(text)
+        return real_parse(text, *args, **kwargs)
+
+    monkeypatch.setattr(math_verify, "parse", counting_parse)
+    math_grading._parse_gold.cache_clear()
+    statuses = math_grading._math_verify_statuses(["\\frac{1}{2}", "0.5", "\\frac{1}{3}", "7"],
+                                                  "1/2", "", 5.0)
+    assert statuses == ["correct", "correct", "wrong", "wrong"]
+    assert parsed.count("\\boxed{1/2}") == 1
+    # A shared answer whose parse times out is a timeout for every gold, not graded again.
+    assert math_grading._math_verify_statuses(["1", "2"], "9^{9^{9^{9}}}", "", 0.5) == [
+        "timeout", "timeout"]
+    assert parsed.count("\\boxed{9^{9^{9^{9}}}}") == 1
 
 
 @pytest.mark.parametrize("completion, extracted", [

@@ -47,6 +47,16 @@ def test_values_and_gradients_match_nn_linear(rows, bias, least, monkeypatch):
         torch.testing.assert_close(p_fast.grad, p_plain.grad, rtol=0, atol=1e-5 * scale)
 
 
+@pytest.mark.parametrize("inputs, outputs", [(24, 40), (40, 24), (32, 32)])
+def test_weight_gradient_same_bits_whichever_operand_goes_first(inputs, outputs):
+    """The narrower operand goes first for speed; the trained models must not change."""
+    grad, x = torch.randn(300, outputs), torch.randn(300, inputs)
+    ours = onednn.weight_gradient(grad, x)
+    assert ours.shape == (outputs, inputs) and ours.is_contiguous()
+    assert torch.equal(ours, onednn._product(grad.t().contiguous(), x.t().contiguous(), None))
+    torch.testing.assert_close(ours, grad.t() @ x, rtol=1e-5, atol=1e-4)
+
+
 def test_weight_changed_in_place_is_used(monkeypatch):
     """Nothing is cached: a weight written through ``.data`` (no version bump) counts."""
     monkeypatch.setattr(onednn, "MIN_MACS", 0)
