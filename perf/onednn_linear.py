@@ -14,7 +14,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
+from unittest import mock
 
 import numpy as np
 import torch
@@ -63,27 +65,35 @@ def products() -> None:
                   f"{grad_copied:15.1f} {same}")
 
 
-def pretraining(steps: int, threads: int) -> None:
+def deep_pretraining(steps: int, threads: int) -> tuple[float, float]:
+    """(CPU seconds, last loss) of ``steps`` pretraining steps of a deep base, batch 128."""
     splits = make_splits(0, {"medium": {"depths": [3, 4], "problems": 10}},
                          {"depths": [2], "problems": 1}, {"depths": [1, 2, 3, 4], "problems": 20000})
     world = World.generate(np.random.default_rng(1), 0.3, (0.9, 0.995), 0.1)
     architecture = {"hidden_size": 96, "intermediate_size": 384, "num_hidden_layers": 3,
                     "num_attention_heads": 3}
     settings = {"depths": [1, 2, 3, 4], "steps": steps, "batch_size": 128, "learning_rate": 0.001}
-    results = {}
-    for name in ("nn.Linear (MKL)", "oneDNN", "nn.Linear (MKL)", "oneDNN"):  # interleaved
-        switch = onednn.available if name == "oneDNN" else (lambda: False)
-        real = onednn.available
-        onednn.available = switch
-        try:
-            started = time.process_time()
-            _, _, history = pretrain.pretrain(splits["train"], architecture, settings, world, 64,
-                                              0, threads)
-            seconds = time.process_time() - started
-        finally:
-            onednn.available = real
-        best = min(seconds, results.get(name, (np.inf,))[0])
-        results[name] = (best, history.loss.iloc[-1])
+    started = time.process_time()
+    _, _, history = pretrain.pretrain(splits["train"], architecture, settings, world, 64, 0, threads)
+    return time.process_time() - started, float(history.loss.iloc[-1])
+
+
+def best_of_interleaved(variants: dict, repeats: int, run) -> dict:
+    """{name: (best CPU s, last loss)}: ``run()`` under each variant's context manager in
+    turn, ``repeats`` rounds."""
+    results: dict = {}
+    for _ in range(repeats):
+        for name, variant in variants.items():
+            with variant():
+                seconds, loss = run()
+            results[name] = (min(seconds, results.get(name, (np.inf,))[0]), loss)
+    return results
+
+
+def pretraining(steps: int, threads: int) -> None:
+    variants = {"nn.Linear (MKL)": lambda: mock.patch.object(onednn, "available", lambda: False),
+                "oneDNN": contextlib.nullcontext}
+    results = best_of_interleaved(variants, 2, lambda: deep_pretraining(steps, threads))
     (mkl, mkl_loss), (dnn, dnn_loss) = results["nn.Linear (MKL)"], results["oneDNN"]
     print(f"pretraining {steps} steps (batch 128, deep family), best of 2, CPU s: "
           f"MKL {mkl:.2f} (last loss {mkl_loss:.6f}), oneDNN {dnn:.2f} (last loss {dnn_loss:.6f}): "
