@@ -1,45 +1,69 @@
-"""Pretraining with the batch in parts of similar length vs the whole batch padded to its
-longest row, same run.
+"""Pretraining steps as the study runs them vs the whole batch padded to its longest row with
+glibc's default allocator, same run.
 
-    python perf/pretrain_batches.py [--steps 60] [--threads 1] [--repeats 2] [--groups 2 3 4]
+    python perf/pretrain_batches.py [--steps 200] [--threads 1] [--repeats 2] [--groups 2 4]
 
-``rlvr_boundary.pretrain.batch_loss_backward`` pads each of ``LENGTH_GROUPS`` parts only to
-its own longest row; the baseline is one part (the whole batch). A deep base (batch 128,
-depths 1-4) is pretrained ``--steps`` steps with each setting, interleaved, best of
-``--repeats``; prints CPU seconds, the ratio to the baseline and the last loss (the same
-batches, so the losses agree to float rounding).
+``rlvr_boundary.pretrain`` pads each of ``LENGTH_GROUPS`` parts of a batch only to its own
+longest row and keeps freed memory in the process (``allocator.retain_freed_memory``: every
+step reallocates its activations). Variants: parts in {1 (the whole batch), ``--groups``}
+x allocator {glibc default, freed memory kept}; the baseline is the whole batch with the
+default allocator. A deep base (batch 128, depths 1-4) is pretrained ``--steps`` steps in
+each, every run in a fresh process (the allocator setting is process-wide), interleaved,
+best of ``--repeats``; prints CPU ms per step, the ratio to the baseline and the last loss
+(the same batches: the allocator leaves the bits alone, the parts change them by rounding).
 """
 
 from __future__ import annotations
 
 import argparse
-from unittest import mock
+import concurrent.futures
+import multiprocessing
+import sys
+from pathlib import Path
 
-import torch
-from onednn_linear import best_of_interleaved, deep_pretraining
+import numpy as np
 
-from rlvr_boundary import pretrain
+
+def _run(groups: int, retain: bool, steps: int, threads: int) -> tuple[float, float]:
+    sys.path.insert(0, str(Path(__file__).parent))
+    import torch
+    from onednn_linear import deep_pretraining
+
+    from rlvr_boundary import pretrain
+
+    pretrain.LENGTH_GROUPS = groups
+    if not retain:
+        pretrain.retain_freed_memory = lambda: False
+    torch.set_num_threads(threads)
+    return deep_pretraining(steps, threads)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--groups", type=int, nargs="*", default=[2, 3, 4])
+    parser.add_argument("--groups", type=int, nargs="*", default=[2, 4])
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    variants = {groups: (lambda g=groups: mock.patch.object(pretrain, "LENGTH_GROUPS", g))
-                for groups in [1, *args.groups]}
-    results = best_of_interleaved(variants, args.repeats,
-                                  lambda: deep_pretraining(args.steps, args.threads))
-    whole, whole_loss = results[1]
+    variants = [(groups, retain) for groups in [1, *args.groups] for retain in (False, True)]
+    results: dict = {}
+    spawn = multiprocessing.get_context("spawn")
+    for _ in range(args.repeats):
+        for variant in variants:
+            with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+                seconds, loss = pool.submit(_run, *variant, args.steps, args.threads).result()
+            results[variant] = (min(seconds, results.get(variant, (np.inf,))[0]), loss)
+    from rlvr_boundary import pretrain
+
     print(f"pretraining {args.steps} steps of a deep base (batch 128), {args.threads} thread(s), "
-          f"best of {args.repeats}, default LENGTH_GROUPS = {pretrain.LENGTH_GROUPS}")
-    for groups, (seconds, loss) in results.items():
-        label = "whole batch (baseline)" if groups == 1 else f"{groups} parts of similar length"
-        print(f"{label:28s}: {seconds:6.2f} CPU s  {whole / seconds:5.2f}x  last loss {loss:.6f}"
-              f" (baseline {whole_loss:.6f})")
+          f"best of {args.repeats}, each run in a fresh process; the study uses "
+          f"LENGTH_GROUPS = {pretrain.LENGTH_GROUPS} with freed memory kept")
+    baseline = results[(1, False)][0]
+    for (groups, retain), (seconds, loss) in results.items():
+        parts = "whole batch" if groups == 1 else f"{groups} parts of similar length"
+        memory = "freed memory kept" if retain else "glibc default"
+        print(f"{parts:28s} {memory:18s}: {seconds / args.steps * 1000:6.1f} CPU ms/step  "
+              f"{baseline / seconds:5.2f}x  last loss {loss:.6f}")
 
 
 if __name__ == "__main__":

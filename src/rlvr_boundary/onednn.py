@@ -42,7 +42,7 @@ def weight_gradient(grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """grad (rows, out)^T @ x (rows, in) in oneDNN, from the transposed views as they are
     (copying both first gave the same bits 1.1-1.9x slower). oneDNN still copies its first
     operand into a contiguous buffer, so that is the narrower one: for out > in the product
-    is taken transposed, x^T grad, the same bits 1.4-1.6x faster (perf/onednn_linear.py)."""
+    is taken transposed, x^T grad: the same bits, 1.3-1.7x faster (perf/onednn_linear.py)."""
     if grad.shape[1] > x.shape[1]:
         return _product(x.t(), grad.t(), None).t().contiguous()
     return _product(grad.t(), x.t(), None)

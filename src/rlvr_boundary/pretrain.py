@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .allocator import retain_freed_memory
 from .modeling import build_model, set_determinism
 from .task import World, parse_prompt
 
 log = logging.getLogger(__name__)
-LENGTH_GROUPS = 2  # measured: see batch_loss_backward
+LENGTH_GROUPS = 2  # perf/pretrain_batches.py: 2 and 4 parts ~1.1x the whole batch
 
 
 def encode_batch(texts: list[str], tokenizer) -> tuple[torch.Tensor, torch.Tensor]:
@@ -48,8 +49,8 @@ def batch_loss_backward(model, tokenizer, texts: list[str], device: str) -> floa
     """The batch's mean next-token loss, its gradient accumulated into the parameters.
 
     The batch goes through in LENGTH_GROUPS parts of similar length, each padded only to its
-    own longest row: a depth-1 trace is half as long as a depth-4 one, and padding to the
-    batch's longest spent ~30% of the compute on padding. Each part's summed loss is divided
+    own longest row: a depth-1 row is 12 tokens, a depth-4 row 30, and padding every row to
+    the batch's longest spent ~30% of the compute on padding. Each part's summed loss is divided
     by the whole batch's number of predicted tokens, so the parts add up to the batch mean
     and its gradient (equal up to float rounding)."""
     predicted = sum(len(text) + 1 for text in texts)  # each character and eos; bos is given
@@ -75,6 +76,7 @@ def pretrain(train: pd.DataFrame, architecture: dict, settings: dict, world: Wor
              max_positions: int, seed: int, threads: int, device: str = "cpu"):
     """Train and return ``(model, tokenizer, history)``; ``world=None`` means clean traces."""
     set_determinism(seed, threads)
+    retain_freed_memory()  # every step reallocates its activations: ~1.25x per step
     rng = np.random.default_rng(seed)
     problems = [parse_prompt(p) for p in train.loc[train.depth.isin(settings["depths"]), "prompt"]]
     if not problems:

@@ -20,7 +20,8 @@ def start_job(path: str | os.PathLike) -> logging.Logger:
 
     The objects of the modules imported so far are frozen out of the garbage collector:
     torch and transformers bring millions, and the collections at interpreter exit walked
-    them all (measured: a sampling job spent 1.2-2 s exiting, 0.15-0.3 s with them frozen)."""
+    them all (a sampling job's exit: ~1 s idle, 1.2-2 s on busy cores; ~0.2 s with them
+    frozen, perf/job_overhead.py)."""
     gc.freeze()
     logging.basicConfig(filename=str(path), level=logging.INFO, force=True,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
