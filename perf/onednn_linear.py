@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
 from unittest import mock
 
@@ -78,22 +77,24 @@ def deep_pretraining(steps: int, threads: int) -> tuple[float, float]:
     return time.process_time() - started, float(history.loss.iloc[-1])
 
 
-def best_of_interleaved(variants: dict, repeats: int, run) -> dict:
-    """{name: (best CPU s, last loss)}: ``run()`` under each variant's context manager in
+def best_of_interleaved(runs: dict, repeats: int) -> dict:
+    """{name: (best seconds, last loss)}: each run (a callable returning seconds and loss) in
     turn, ``repeats`` rounds."""
     results: dict = {}
     for _ in range(repeats):
-        for name, variant in variants.items():
-            with variant():
-                seconds, loss = run()
+        for name, run in runs.items():
+            seconds, loss = run()
             results[name] = (min(seconds, results.get(name, (np.inf,))[0]), loss)
     return results
 
 
 def pretraining(steps: int, threads: int) -> None:
-    variants = {"nn.Linear (MKL)": lambda: mock.patch.object(onednn, "available", lambda: False),
-                "oneDNN": contextlib.nullcontext}
-    results = best_of_interleaved(variants, 2, lambda: deep_pretraining(steps, threads))
+    def with_mkl():
+        with mock.patch.object(onednn, "available", lambda: False):
+            return deep_pretraining(steps, threads)
+
+    results = best_of_interleaved(
+        {"nn.Linear (MKL)": with_mkl, "oneDNN": lambda: deep_pretraining(steps, threads)}, 2)
     (mkl, mkl_loss), (dnn, dnn_loss) = results["nn.Linear (MKL)"], results["oneDNN"]
     print(f"pretraining {steps} steps (batch 128, deep family), best of 2, CPU s: "
           f"MKL {mkl:.2f} (last loss {mkl_loss:.6f}), oneDNN {dnn:.2f} (last loss {dnn_loss:.6f}): "

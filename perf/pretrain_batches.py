@@ -17,25 +17,28 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
 import multiprocessing
-import sys
-from pathlib import Path
 
-import numpy as np
+import torch
+from onednn_linear import best_of_interleaved, deep_pretraining
+
+from rlvr_boundary import pretrain
 
 
 def _run(groups: int, retain: bool, steps: int, threads: int) -> tuple[float, float]:
-    sys.path.insert(0, str(Path(__file__).parent))
-    import torch
-    from onednn_linear import deep_pretraining
-
-    from rlvr_boundary import pretrain
-
     pretrain.LENGTH_GROUPS = groups
     if not retain:
         pretrain.retain_freed_memory = lambda: False
     torch.set_num_threads(threads)
     return deep_pretraining(steps, threads)
+
+
+def _in_fresh_process(*args) -> tuple[float, float]:
+    """The allocator setting is process-wide and cannot be undone: one process per run."""
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return pool.submit(_run, *args).result()
 
 
 def main() -> None:
@@ -46,15 +49,9 @@ def main() -> None:
     parser.add_argument("--groups", type=int, nargs="*", default=[2, 4])
     args = parser.parse_args()
     variants = [(groups, retain) for groups in [1, *args.groups] for retain in (False, True)]
-    results: dict = {}
-    spawn = multiprocessing.get_context("spawn")
-    for _ in range(args.repeats):
-        for variant in variants:
-            with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-                seconds, loss = pool.submit(_run, *variant, args.steps, args.threads).result()
-            results[variant] = (min(seconds, results.get(variant, (np.inf,))[0]), loss)
-    from rlvr_boundary import pretrain
-
+    results = best_of_interleaved(
+        {v: functools.partial(_in_fresh_process, *v, args.steps, args.threads) for v in variants},
+        args.repeats)
     print(f"pretraining {args.steps} steps of a deep base (batch 128), {args.threads} thread(s), "
           f"best of {args.repeats}, each run in a fresh process; the study uses "
           f"LENGTH_GROUPS = {pretrain.LENGTH_GROUPS} with freed memory kept")

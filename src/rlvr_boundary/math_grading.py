@@ -127,8 +127,8 @@ def _math_verify_statuses(golds: list[str], answer: str | None, completion_tail:
     started = time.perf_counter()
     try:
         with _time_limit(timeout_s):
-            answer_parsed = parse(f"\\boxed{{{scientific_to_latex(answer)}}}" if answer is not None
-                                  else completion_tail, parsing_timeout=None)
+            answer_parsed = parse(_boxed(answer) if answer is not None else completion_tail,
+                                  parsing_timeout=None)
     except _AnswerTimeout:
         graded = ["timeout"] * len(rest)
     else:
@@ -160,7 +160,12 @@ def _parse_gold(gold: str) -> list:
     """A gold meets many answers; math-verify's own cache holds only its last 20 parses."""
     from math_verify import parse
 
-    return parse(f"\\boxed{{{scientific_to_latex(gold)}}}", parsing_timeout=None)
+    return parse(_boxed(gold), parsing_timeout=None)
+
+
+def _boxed(answer: str) -> str:
+    """An answer as math-verify reads it: in a box, e-notation written as LaTeX."""
+    return f"\\boxed{{{scientific_to_latex(answer)}}}"
 
 
 _STRIP = [(r"\\left|\\right|\\!|\\,|\\;|\\:|\s|\$", ""), (r"\\[dt]frac", r"\\frac"),
