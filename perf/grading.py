@@ -12,8 +12,10 @@ slow for sympy or times out.
 
 Ours: ``math_grading.grade_completions(..., "math_verify", threads)`` (dedup of (problem,
 answer); an answer shared by problems parsed once; plain integers compared as integers;
-process pool; per-answer timeout). Baseline: for every sample in turn, extract the
-box, ``math_verify.parse`` gold and answer and ``verify`` under the same per-answer alarm.
+two-stage LaTeX parsing, or with ``--ours-parsing ll`` latex2sympy's own; process pool;
+per-answer timeout). Baseline: for every sample in turn, extract the box,
+``math_verify.parse`` gold and answer and ``verify`` under the same per-answer alarm, with
+math-verify's parser as it ships (LL).
 The baseline would take many minutes on the whole corpus, so it runs on a random subset,
 stratified (ordinary samples: all samples of a few random problems, in order; samples with a
 pathological answer: a random few) and each stratum's time is scaled by its share of the
@@ -40,6 +42,7 @@ from rlvr_boundary.math_grading import (
     grade_completions,
     scientific_to_latex,
 )
+from rlvr_boundary import latex_parsing
 
 # --- the corpus ----------------------------------------------------------------------------
 
@@ -222,6 +225,8 @@ def main() -> None:
                         help="baseline's ordinary samples grouped by problem, or shuffled")
     parser.add_argument("--pathological-rate", type=float, default=0.04,
                         help="share of problems with 1-3 pathological samples")
+    parser.add_argument("--ours-parsing", choices=["two-stage", "ll"], default="two-stage",
+                        help="ours with two-stage LaTeX parsing (as the workflow) or LL only")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -238,6 +243,8 @@ def main() -> None:
           f"{int(corpus.pathological.sum())} pathological samples in "
           f"{corpus[corpus.pathological].problem_id.nunique()} problems")
 
+    if args.ours_parsing == "ll":  # the grader switches two-stage parsing on: make that LL
+        latex_parsing._two_stage_create_parser = latex_parsing._LL_CREATE_PARSER
     started, cpu_started = time.perf_counter(), _cpu_s()
     ours = grade_completions(corpus, gold, "math_verify", threads=args.threads,
                              timeout_s=args.timeout)
@@ -265,6 +272,7 @@ def main() -> None:
         strata.append(("pathological", ~ordinary, np.sort(rng.choice(
             pathological, size=min(args.naive_pathological, len(pathological)), replace=False)),
             "random samples"))
+    latex_parsing.use_two_stage_parsing(False)  # the baseline parses as math-verify ships
     naive_s, naive_cpu, agree, checked, notes = 0.0, 0.0, 0, 0, []
     for name, members, subset, how in strata:
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -280,7 +288,7 @@ def main() -> None:
 
     rate, naive_rate = len(corpus) / ours_s, len(corpus) / naive_s
     print(f"grade_completions : {ours_s:8.1f} s  {rate:8.0f} samples/s  CPU {ours_cpu:7.1f} s  "
-          f"({args.threads} processes, timeout {args.timeout:g} s)")
+          f"({args.threads} processes, timeout {args.timeout:g} s, {args.ours_parsing} parsing)")
     print(f"naive sequential  : {naive_s:8.1f} s  {naive_rate:8.0f} samples/s  "
           f"CPU {naive_cpu:7.1f} s  (estimated: timed on a stratified random subset, scaled "
           f"per stratum; {'; '.join(notes)})")

@@ -4,7 +4,7 @@ glibc serves large allocations (the sampler's KV buffers, activations) with fres
 pages and unmaps them when freed, so every decode step that allocates page-faults its
 memory in again. Raising the mmap and trim thresholds lets freed blocks be reused: the
 sampler ran ~15% faster (perf/sampling_throughput.py), RL training with the sampler's
-rollouts ~10%, pretraining ~25% (perf/pretrain_batches.py), at the price of the process
+rollouts ~10%, pretraining ~25% (perf/pretrain_batches.py), SFT ~28%, at the price of the process
 keeping its peak memory.
 Numerics are untouched.
 """
