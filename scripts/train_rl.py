@@ -1,10 +1,5 @@
-from rlvr_boundary.rl_job import run
+from rlvr_boundary.rl_job import run_rule
 from rlvr_boundary.workflow_io import start_job
 
 start_job(snakemake.log[0])
-p, out = snakemake.params, snakemake.output
-job = dict(base=snakemake.input.base, prompts=snakemake.input.prompts, settings=p.rl, seed=p.seed,
-           threads=snakemake.threads, checkpoints=out.checkpoints,
-           checkpoint_steps=p.checkpoint_steps, device=p.device, model=out.model,
-           history=out.history)
-run(job, f"{out.history}.job.json")
+run_rule(snakemake, snakemake.input.base, snakemake.params.checkpoint_steps)

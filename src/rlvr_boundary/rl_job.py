@@ -31,11 +31,11 @@ def launch_command(job_file: str, gpus: int) -> list[str]:
 def run_job(job: dict) -> None:
     """Train (or, with steps = 0, copy the base as a null control) and save."""
     settings = job["settings"]
+    os.makedirs(job["checkpoints"], exist_ok=True)  # an output folder, even with no checkpoints
     if settings["steps"] == 0:
         log.info("rl steps = 0: saving an untrained copy of the base")
         model, tokenizer = load_checkpoint(job["base"])
         history = pd.DataFrame(columns=["step", "reward"])
-        os.makedirs(job["checkpoints"], exist_ok=True)
     else:
         from .rl import train_rl  # heavy import (TRL), only where training happens
 
@@ -60,6 +60,16 @@ def run(job: dict, job_file: str) -> None:
         json.dump(job, handle)
     log.info("launching on %d GPUs: %s", gpus, " ".join(launch_command(job_file, gpus)))
     subprocess.run(launch_command(job_file, gpus), check=True)
+
+
+def run_rule(snakemake, base: str, checkpoint_steps) -> None:
+    """A train_rl or train_paper_rl rule job: its params and outputs as a job, then :func:`run`."""
+    params, out = snakemake.params, snakemake.output
+    job = dict(base=base, prompts=snakemake.input.prompts, settings=params.rl, seed=params.seed,
+               threads=snakemake.threads, checkpoints=out.checkpoints,
+               checkpoint_steps=list(checkpoint_steps), device=params.device, model=out.model,
+               history=out.history)
+    run(job, f"{out.history}.job.json")
 
 
 if __name__ == "__main__":  # one process of `accelerate launch`

@@ -2,6 +2,7 @@
 
 import json
 import sys
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -9,7 +10,7 @@ import torch
 
 from rlvr_boundary.modeling import build_model, load_checkpoint, save_checkpoint
 from rlvr_boundary.rl import per_device_batch
-from rlvr_boundary.rl_job import launch_command, run
+from rlvr_boundary.rl_job import launch_command, run, run_rule
 
 ARCH = {"hidden_size": 64, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
 
@@ -27,6 +28,19 @@ def test_null_control_saves_a_copy_of_the_base(tmp_path):
     for (name, a), (_, b) in zip(base.state_dict().items(), copy.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     assert list(pd.read_csv(tmp_path / "history.csv").columns) == ["step", "reward"]
+
+
+def test_a_rule_job_without_checkpoints_still_makes_its_checkpoint_folder(tmp_path):
+    model, tokenizer = build_model(ARCH, 32)
+    save_checkpoint(model, tokenizer, tmp_path / "base")
+    snakemake = SimpleNamespace(
+        input=SimpleNamespace(prompts="unused"), threads=1,
+        params=SimpleNamespace(rl={"steps": 0}, seed=0, device="cpu"),
+        output=SimpleNamespace(checkpoints=str(tmp_path / "ckpt"), model=str(tmp_path / "rl"),
+                               history=str(tmp_path / "history.csv")))
+    run_rule(snakemake, str(tmp_path / "base"), checkpoint_steps=[])
+    assert (tmp_path / "ckpt").is_dir() and (tmp_path / "rl" / "config.json").exists()
+    assert (tmp_path / "history.csv").exists()
 
 
 def test_multi_gpu_jobs_go_through_accelerate_launch():
