@@ -35,6 +35,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from rlvr_boundary import latex_parsing
 from rlvr_boundary.math_grading import (
     DEFAULT_TIMEOUT_S,
     TAIL_CHARS,
@@ -42,7 +43,6 @@ from rlvr_boundary.math_grading import (
     grade_completions,
     scientific_to_latex,
 )
-from rlvr_boundary import latex_parsing
 
 # --- the corpus ----------------------------------------------------------------------------
 

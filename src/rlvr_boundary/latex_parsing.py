@@ -27,7 +27,7 @@ def _two_stage_create_parser(self, latex_str: str):
     def math():
         try:
             return sll_math()
-        except Exception:  # a syntax error in SLL mode: LL decides (our time limit is a BaseException)
+        except Exception:  # SLL saw a syntax error: LL decides (time limits are BaseExceptions)
             return _LL_CREATE_PARSER(self, latex_str).math()
 
     parser.math = math
