@@ -8,6 +8,7 @@ import pytest
 from antlr4.atn.PredictionMode import PredictionMode
 from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy, latex2sympy
 from math_verify import parse
+from math_verify.parser import parse_latex_cached
 
 from rlvr_boundary.benchmarks import load_benchmark
 from rlvr_boundary.latex_parsing import use_two_stage_parsing
@@ -19,13 +20,16 @@ NEEDS_LL = "x^3+3x-6"  # valid, but SLL prediction reports a syntax error on it
 
 @pytest.fixture
 def ll_then_two_stage():
-    """Calls f under LL parsing, then under two-stage parsing; restores two-stage after."""
+    """Calls f under LL parsing, then under two-stage parsing (math-verify's parse cache
+    cleared before each, so the second really parses); restores two-stage after."""
     def both(f):
         use_two_stage_parsing(False)
+        parse_latex_cached.cache_clear()
         try:
             ll = f()
         finally:
             use_two_stage_parsing()
+        parse_latex_cached.cache_clear()
         return ll, f()
     yield both
     use_two_stage_parsing()
