@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rlvr_boundary import onednn, pretrain
+from rlvr_boundary import cpu, onednn, pretrain
 from rlvr_boundary.data import make_splits
 from rlvr_boundary.task import World
 
@@ -89,12 +89,12 @@ def best_of_interleaved(runs: dict, repeats: int) -> dict:
 
 
 def pretraining(steps: int, threads: int) -> None:
-    def with_mkl():
-        with mock.patch.object(onednn, "available", lambda: False):
+    def with_onednn(wanted: bool):
+        with mock.patch.object(onednn, "preferred", lambda: wanted):
             return deep_pretraining(steps, threads)
 
     results = best_of_interleaved(
-        {"nn.Linear (MKL)": with_mkl, "oneDNN": lambda: deep_pretraining(steps, threads)}, 2)
+        {"nn.Linear (MKL)": lambda: with_onednn(False), "oneDNN": lambda: with_onednn(True)}, 2)
     (mkl, mkl_loss), (dnn, dnn_loss) = results["nn.Linear (MKL)"], results["oneDNN"]
     print(f"pretraining {steps} steps (batch 128, deep family), best of 2, CPU s: "
           f"MKL {mkl:.2f} (last loss {mkl_loss:.6f}), oneDNN {dnn:.2f} (last loss {dnn_loss:.6f}): "
@@ -107,7 +107,8 @@ def main() -> None:
     parser.add_argument("--pretrain-steps", type=int, default=60)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s), oneDNN available: {onednn.available()}")
+    print(f"torch {torch.__version__}, {args.threads} thread(s), oneDNN available: {onednn.available()}, "
+          f"CPU {cpu.vendor() or 'unknown'}: models use oneDNN {'yes' if onednn.preferred() else 'no'}")
     products()
     pretraining(args.pretrain_steps, args.threads)
 

@@ -5,7 +5,7 @@
 Without --model, a tiny base is pretrained for a few hundred steps first (~40 s), so
 completions stop at eos as a trained model's do. The baseline runs the model as plain
 transformers (nn.Linear, MKL); ours as the workflow loads it (linear layers through
-oneDNN, rlvr_boundary.onednn). Prints sequences/s and generated tokens/s of both, the
+oneDNN on AMD CPUs, rlvr_boundary.onednn). Prints sequences/s and generated tokens/s of both, the
 ratio, and each one's share of a roofline: model FLOPs per token (2 x parameters) x
 tokens/s over the fp32 matmul peak measured in the same run and threads (the faster of
 MKL and oneDNN on a 1,024-square product).
@@ -21,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from rlvr_boundary import onednn
+from rlvr_boundary import cpu, onednn
 from rlvr_boundary.data import make_splits
 from rlvr_boundary.modeling import load_checkpoint
 from rlvr_boundary.pretrain import pretrain
@@ -111,6 +111,7 @@ def main() -> None:
     samples = sample_completions(model, tokenizer, prompts, args.n, 1.0, 1.0, 32, seed=0)
     peak = matmul_peak(args.threads)
     flops_per_token = 2 * sum(p.numel() for p in model.parameters())
+    print(f"CPU {cpu.vendor() or 'unknown'}: ours uses oneDNN {'yes' if onednn.preferred() else 'no'}")
     print(f"{len(prompts)} problems x n={args.n}, {args.threads} thread(s), mean completion "
           f"{samples.completion_tokens.mean():.1f} tokens; {flops_per_token / 1e6:.1f} MFLOP/token, "
           f"matmul peak {peak / 1e9:.1f} GFLOP/s")

@@ -1,8 +1,8 @@
 """From-scratch tiny causal LMs (transformers' Llama) saved as Hugging Face checkpoints.
 
-Models built or loaded here run their fp32 CPU linear layers through oneDNN
-(:mod:`.onednn`: 2-2.4x faster products than torch's MKL path on AMD CPUs); parameters
-and saved files are those of an ordinary transformers model.
+Models built or loaded here on AMD CPUs run their fp32 linear layers through oneDNN
+(:mod:`.onednn`: 2-2.4x faster products than torch's MKL path there); parameters and
+saved files are those of an ordinary transformers model.
 """
 
 from __future__ import annotations

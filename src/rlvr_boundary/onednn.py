@@ -1,9 +1,13 @@
-"""fp32 linear layers on CPU through oneDNN instead of MKL.
+"""fp32 linear layers on CPU through oneDNN instead of MKL, on CPUs where that is faster.
 
 torch's fp32 ``nn.Linear`` on CPU calls MKL's sgemm, which on AMD CPUs runs a code path
 without AVX-512. oneDNN, shipped inside torch, does not: on our EPYC a (2048 x 96) @
 (96 x 384) product took 1.39 ms in MKL and 0.60 ms in oneDNN; outputs agree to float
-rounding (perf/onednn_linear.py prints the table). oneDNN costs ~10 us more per call, so a
+rounding (perf/onednn_linear.py prints the table). On Intel CPUs MKL takes its AVX-512
+path and oneDNN was slower (an Emerald Rapids Xeon: 1.01 vs 1.16 ms for that product,
+pretraining 0.81x), so models go through oneDNN only on AMD CPUs (:func:`preferred`;
+``RLVR_ONEDNN=1`` or ``0`` overrides). The choice depends on the machine only, so a
+machine still gives the same bytes run after run. oneDNN costs ~10 us more per call, so a
 product goes there only from MIN_MACS multiply-adds (rows x in x out) up (the weight
 gradient from WEIGHT_GRAD_MIN_MACS), crossovers measured on our EPYC. Training uses it too:
 the forward, the input gradient and the weight gradient are all such products. Where torch
@@ -17,6 +21,8 @@ import functools
 import torch
 import torch.nn.functional as F
 
+from .cpu import wants_onednn
+
 MIN_MACS = 1_000_000  # e.g. 96->96 from ~110 rows, 96->384 from ~30 rows
 # The weight gradient (rows x out)^T (rows x in) wins later (measured crossover 2-4M).
 WEIGHT_GRAD_MIN_MACS = 4_000_000
@@ -25,6 +31,13 @@ WEIGHT_GRAD_MIN_MACS = 4_000_000
 @functools.cache
 def available() -> bool:
     return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+@functools.cache
+def preferred() -> bool:
+    """Whether models built or loaded here route their linears through oneDNN: where torch
+    has it and :func:`.cpu.wants_onednn` (AMD CPUs, or ``RLVR_ONEDNN=1``)."""
+    return wants_onednn() and available()
 
 
 def _product(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -104,8 +117,8 @@ class OneDNNLinear(torch.nn.Linear):
 
 def use_onednn_linears(model: torch.nn.Module) -> torch.nn.Module:
     """Route every nn.Linear of ``model`` through :func:`linear` (in place; parameters,
-    state dict and saved checkpoints unchanged). A no-op where torch has no oneDNN."""
-    if available():
+    state dict and saved checkpoints unchanged) where :func:`preferred`; else a no-op."""
+    if preferred():
         for module in model.modules():
             if type(module) is torch.nn.Linear:
                 module.__class__ = OneDNNLinear

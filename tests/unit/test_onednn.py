@@ -8,7 +8,7 @@ import copy
 import pytest
 import torch
 
-from rlvr_boundary import onednn
+from rlvr_boundary import cpu, onednn
 from rlvr_boundary.modeling import build_model
 
 pytestmark = [pytest.mark.usefixtures("one_thread"),
@@ -68,7 +68,8 @@ def test_weight_changed_in_place_is_used(monkeypatch):
     torch.testing.assert_close(fast(x), plain(x), rtol=1e-5, atol=1e-6)
 
 
-def test_model_switch_keeps_state_dict_and_outputs():
+def test_model_switch_keeps_state_dict_and_outputs(monkeypatch):
+    monkeypatch.setattr(onednn, "preferred", lambda: True)
     model, tokenizer = build_model({"hidden_size": 32, "intermediate_size": 64,
                                     "num_hidden_layers": 1, "num_attention_heads": 2}, 32)
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
@@ -84,3 +85,37 @@ def test_model_switch_keeps_state_dict_and_outputs():
         torch.testing.assert_close(model(**ids).logits, plain(**ids).logits, rtol=1e-5, atol=1e-5)
         kwargs = dict(do_sample=False, max_new_tokens=6, pad_token_id=tokenizer.pad_token_id)
         assert torch.equal(model.generate(**ids, **kwargs), plain.generate(**ids, **kwargs))
+
+
+def test_models_keep_torch_linears_where_onednn_is_not_preferred(monkeypatch):
+    monkeypatch.setattr(onednn, "preferred", lambda: False)
+    model, _ = build_model({"hidden_size": 32, "intermediate_size": 64,
+                            "num_hidden_layers": 1, "num_attention_heads": 2}, 32)
+    assert {type(m) for m in model.modules() if isinstance(m, torch.nn.Linear)} == {torch.nn.Linear}
+
+
+@pytest.mark.parametrize("vendor, override, expected", [
+    ("AuthenticAMD", "", True), ("GenuineIntel", "", False), ("", "", False),
+    ("GenuineIntel", "1", True), ("AuthenticAMD", "0", False)])
+def test_onednn_on_amd_cpus_unless_overridden(vendor, override, expected, monkeypatch):
+    monkeypatch.setattr(cpu, "vendor", lambda: vendor)
+    monkeypatch.setenv("RLVR_ONEDNN", override)
+    assert cpu.wants_onednn() is expected
+    onednn.preferred.cache_clear()
+    try:
+        assert onednn.preferred() is expected
+    finally:
+        onednn.preferred.cache_clear()
+
+
+def test_bad_override_is_an_error(monkeypatch):
+    monkeypatch.setenv("RLVR_ONEDNN", "yes")
+    with pytest.raises(ValueError, match="RLVR_ONEDNN must be 0 or 1"):
+        cpu.wants_onednn()
+
+
+def test_vendor_is_read_from_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n")
+    assert cpu.vendor(info) == "AuthenticAMD"
+    assert cpu.vendor(tmp_path / "missing") == ""
