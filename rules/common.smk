@@ -3,6 +3,7 @@ from types import SimpleNamespace as Namespace
 from snakemake.utils import validate
 
 from rlvr_boundary.config_checks import check_config
+from rlvr_boundary.cpu import wants_onednn
 from rlvr_boundary.study_plan import (
     checkpoint_steps,
     family_specs,
@@ -17,6 +18,7 @@ from rlvr_boundary.study_plan import (
 # A typo'd key, a wrong type or an impossible size fails here, before any job starts.
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
+wants_onednn()  # a bad RLVR_ONEDNN value fails here too, not in the first model job
 
 FAMILIES = sorted(config["families"])
 REGIMES = sorted(config["rl"]["regimes"])

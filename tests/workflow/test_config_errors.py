@@ -80,3 +80,11 @@ def test_test_config_shares_no_job_with_the_default():
     singletons |= {p for p in default & test if p.startswith("results/figures/")
                    and not any(family in p for family in ("deep", "wide"))}
     assert not (default & test) - singletons, sorted((default & test) - singletons)[:5]
+
+
+def test_bad_onednn_override_fails_before_any_job(monkeypatch):
+    monkeypatch.setenv("RLVR_ONEDNN", "yes")
+    result = run_snakemake(REPO, "-n", "--configfile", TEST_CONFIG, check=False, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "RLVR_ONEDNN must be 0 or 1" in output and "Job stats" not in output
