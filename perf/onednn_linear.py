@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rlvr_boundary import cpu, onednn, pretrain
+from rlvr_boundary import onednn, pretrain
 from rlvr_boundary.data import make_splits
 from rlvr_boundary.task import World
 
@@ -107,8 +107,8 @@ def main() -> None:
     parser.add_argument("--pretrain-steps", type=int, default=60)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s), oneDNN available: {onednn.available()}, "
-          f"CPU {cpu.vendor() or 'unknown'}: models use oneDNN {'yes' if onednn.preferred() else 'no'}")
+    print(f"torch {torch.__version__}, {args.threads} thread(s), oneDNN available: {onednn.available()}; "
+          f"{onednn.describe_choice()}")
     products()
     pretraining(args.pretrain_steps, args.threads)
 

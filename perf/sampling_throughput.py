@@ -21,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from rlvr_boundary import cpu, onednn
+from rlvr_boundary import onednn
 from rlvr_boundary.data import make_splits
 from rlvr_boundary.modeling import load_checkpoint
 from rlvr_boundary.pretrain import pretrain
@@ -111,7 +111,7 @@ def main() -> None:
     samples = sample_completions(model, tokenizer, prompts, args.n, 1.0, 1.0, 32, seed=0)
     peak = matmul_peak(args.threads)
     flops_per_token = 2 * sum(p.numel() for p in model.parameters())
-    print(f"CPU {cpu.vendor() or 'unknown'}: ours uses oneDNN {'yes' if onednn.preferred() else 'no'}")
+    print(onednn.describe_choice())
     print(f"{len(prompts)} problems x n={args.n}, {args.threads} thread(s), mean completion "
           f"{samples.completion_tokens.mean():.1f} tokens; {flops_per_token / 1e6:.1f} MFLOP/token, "
           f"matmul peak {peak / 1e9:.1f} GFLOP/s")

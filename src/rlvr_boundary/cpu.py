@@ -22,7 +22,7 @@ def vendor(cpuinfo: str = "/proc/cpuinfo") -> str:
 def wants_onednn() -> bool:
     """Whether linear layers should go through oneDNN rather than torch's default (MKL):
     on AMD CPUs, where MKL takes a path without AVX-512 (oneDNN 2-2.7x faster products,
-    measured on an EPYC), not on Intel ones, where MKL was faster (pretraining 1.23x, sampling
+    measured on an EPYC), not on Intel ones, where MKL was faster (pretraining 1.24x, sampling
     1.1-1.2x, on an Emerald Rapids Xeon). ``RLVR_ONEDNN=1`` or ``0`` overrides."""
     override = os.environ.get("RLVR_ONEDNN", "")
     if override not in ("", "0", "1"):

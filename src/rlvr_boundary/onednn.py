@@ -21,7 +21,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from .cpu import wants_onednn
+from . import cpu
 
 MIN_MACS = 1_000_000  # e.g. 96->96 from ~110 rows, 96->384 from ~30 rows
 # The weight gradient (rows x out)^T (rows x in) wins later (measured crossover 2-4M).
@@ -37,7 +37,12 @@ def available() -> bool:
 def preferred() -> bool:
     """Whether models built or loaded here route their linears through oneDNN: where torch
     has it and :func:`.cpu.wants_onednn` (AMD CPUs, or ``RLVR_ONEDNN=1``)."""
-    return wants_onednn() and available()
+    return cpu.wants_onednn() and available()
+
+
+def describe_choice() -> str:
+    """One line for logs and perf scripts: this CPU and whether models use oneDNN here."""
+    return f"CPU {cpu.vendor() or 'unknown'}: linear layers through oneDNN {'yes' if preferred() else 'no'}"
 
 
 def _product(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

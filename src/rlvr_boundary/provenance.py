@@ -48,8 +48,8 @@ def provenance(config: dict, seeds: dict, registry_rows: list[dict], files: list
         "git": git_commit(workflow_dir),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        # Which fp32 product kernels the models used: the bits depend on it (rlvr_boundary.onednn).
-        "cpu": {"vendor": cpu.vendor(), "linears_through_onednn": cpu.wants_onednn()},
+        # Which fp32 CPU product kernels the models used: the bits depend on it (rlvr_boundary.onednn).
+        "cpu": {"vendor": cpu.vendor(), "onednn_linears_on_cpu": cpu.wants_onednn()},
         "packages": package_versions(),
         "checkpoints": {row["model"]: row["revision_or_sha256"] for row in registry_rows},
         "files": {path: sha256_file(path) for path in sorted(files)},

@@ -104,6 +104,8 @@ def test_onednn_on_amd_cpus_unless_overridden(vendor, override, expected, monkey
     onednn.preferred.cache_clear()
     try:
         assert onednn.preferred() is expected
+        assert onednn.describe_choice() == (f"CPU {vendor or 'unknown'}: linear layers through "
+                                            f"oneDNN {'yes' if expected else 'no'}")
     finally:
         onednn.preferred.cache_clear()
 
