@@ -10,6 +10,7 @@ from rlvr_boundary.study_plan import (
     plan_evaluations,
     plan_models,
     rl_run_name,
+    sampled_benchmarks,
     studies,
     study_benchmarks,
 )
@@ -33,6 +34,8 @@ STUDIES = studies(config)
 MODELS = plan_models(config)
 FAMILY_SPECS = family_specs(config)
 EVALUATIONS = plan_evaluations(config, MODELS)
+# One sampling job per model, temperature and shard covers these benchmarks.
+SAMPLED_BENCHMARKS = sampled_benchmarks(EVALUATIONS)
 
 
 wildcard_constraints:
@@ -148,10 +151,20 @@ def model_checkpoint_subfolder(wildcards):
 
 def shard_samples(wildcards):
     return expand(
-        "results/samples/{model}/{benchmark}/T{temperature}/shard{shard}.parquet",
+        "results/samples/{model}/T{temperature}/shard{shard}.parquet",
         shard=SHARDS,
-        **wildcards,
+        model=wildcards.model,
+        temperature=wildcards.temperature,
     )
+
+
+def job_benchmarks(wildcards):
+    """The benchmarks a sampling job samples (its model's, at its temperature)."""
+    return SAMPLED_BENCHMARKS[wildcards.model, wildcards.temperature]
+
+
+def job_benchmark_files(wildcards):
+    return [f"results/data/benchmarks/{b}.parquet" for b in job_benchmarks(wildcards)]
 
 
 def family_spec(wildcards):
@@ -195,8 +208,10 @@ def distill_seed(wildcards):
     return seed_for("distill", wildcards.family)
 
 
-def sample_seed(wildcards):
-    return seed_for("sample", wildcards.model, wildcards.benchmark, wildcards.temperature, wildcards.shard)
+def sample_seeds(wildcards):
+    """Each benchmark of a sampling job keeps its own seed."""
+    return {b: seed_for("sample", wildcards.model, b, wildcards.temperature, wildcards.shard)
+            for b in job_benchmarks(wildcards)}
 
 
 def all_seeds():

@@ -1,16 +1,18 @@
 rule sample_model:
-    """n samples per problem for one shard (a range of problems) of one benchmark.
-    Raw completions and finish reasons are kept; nothing is graded here."""
+    """n samples per problem for one shard (a range of problems) of each benchmark the
+    model is sampled on at this temperature: one job, as a tiny-world job is mostly
+    start-up. Raw completions and finish reasons are kept; nothing is graded here."""
     input:
-        code=code("sampling"),
+        code=code("benchmark_sampling"),
         model=model_input,
-        benchmark="results/data/benchmarks/{benchmark}.parquet",
+        benchmarks=job_benchmark_files,
     output:
-        samples="results/samples/{model}/{benchmark}/T{temperature}/shard{shard}.parquet",
+        samples="results/samples/{model}/T{temperature}/shard{shard}.parquet",
     params:
         subfolder=model_checkpoint_subfolder,
         sampling=config["sampling"],
-        seed=sample_seed,
+        benchmarks=job_benchmarks,
+        seeds=sample_seeds,
         device=DEVICE,
     threads: config["threads"]["sample"]
     resources:
@@ -18,9 +20,9 @@ rule sample_model:
         runtime=30,
         gpu=GPUS,
     log:
-        "logs/sample_model/{model}/{benchmark}/T{temperature}/shard{shard}.log",
+        "logs/sample_model/{model}/T{temperature}/shard{shard}.log",
     benchmark:
-        "benchmarks/sample_model/{model}/{benchmark}/T{temperature}/shard{shard}.tsv"
+        "benchmarks/sample_model/{model}/T{temperature}/shard{shard}.tsv"
     conda:
         "../envs/train.yaml"
     script:

@@ -33,6 +33,16 @@ def check_samples(samples: pd.DataFrame, benchmark: pd.DataFrame, n: int | None 
         raise ValueError(f"expected {n} samples per problem, found {sorted(set(per_problem))}")
 
 
+def benchmark_samples(samples: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One benchmark's rows of a sampling job's table (a job samples every benchmark of
+    its model at one temperature: :mod:`.benchmark_sampling`), without its ``benchmark``
+    column."""
+    if "benchmark" not in samples.columns:
+        raise ValueError("samples table lacks a 'benchmark' column (written before sampling "
+                         "jobs covered several benchmarks? rerun sample_model)")
+    return samples[samples.benchmark == name].drop(columns="benchmark").reset_index(drop=True)
+
+
 def grade_samples(samples: pd.DataFrame, benchmark: pd.DataFrame, claim_metric: str) -> pd.DataFrame:
     """One row per sample with a status per metric, ``correct`` (the claims' metric) and
     ``answer_correct``. Identical (problem, completion, finish) triples are graded once."""

@@ -173,3 +173,12 @@ def plan_evaluations(config: dict, models: dict[str, ModelSpec]) -> list[tuple[s
             seen.add(triple)
             unique.append(triple)
     return unique
+
+
+def sampled_benchmarks(evaluations: list[tuple[str, str, str]]) -> dict[tuple[str, str], list[str]]:
+    """(model, temperature) -> the benchmarks sampled there, in the evaluations' order: what
+    one sampling job covers."""
+    jobs: dict[tuple[str, str], list[str]] = {}
+    for model, benchmark, temperature in evaluations:
+        jobs.setdefault((model, temperature), []).append(benchmark)
+    return jobs

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rlvr_boundary.grading import COUNT_COLUMNS, check_counts, count_correct, grade_samples
+from rlvr_boundary.grading import (
+    COUNT_COLUMNS,
+    benchmark_samples,
+    check_counts,
+    count_correct,
+    grade_samples,
+)
 from rlvr_boundary.data import problems_frame
 from rlvr_boundary.task import Problem
 
@@ -33,6 +39,14 @@ def test_grade_and_count():
         ("trace", "b-00000"): 1, ("trace", "b-00001"): 2,
         ("answer", "b-00000"): 2, ("answer", "b-00001"): 2}
     check_counts(counts)
+
+
+def test_a_benchmarks_rows_of_a_sampling_jobs_table():
+    other = _samples().assign(problem_id="x-00000")
+    job = pd.concat([other.assign(benchmark="x"), _samples().assign(benchmark="b")], ignore_index=True)
+    pd.testing.assert_frame_equal(benchmark_samples(job, "b"), _samples())
+    with pytest.raises(ValueError, match="'benchmark' column"):
+        benchmark_samples(_samples(), "b")
 
 
 @pytest.mark.parametrize("breakage, message", [

@@ -9,6 +9,7 @@ import torch
 from transformers import AutoModelForCausalLM, LlamaConfig
 
 from rlvr_boundary import sampling
+from rlvr_boundary.benchmark_sampling import sample_benchmarks, shard_problems
 from rlvr_boundary.modeling import build_model
 from rlvr_boundary.sampling import greedy_completions, sample_completions
 
@@ -284,3 +285,27 @@ def test_complete_token_ids_greedy_non_repeated_prompts_and_checks(model_and_tok
     assert sampling.complete_token_ids(model, [], 1.0, 1.0, 6, tokenizer.eos_token_id, 0) == []
     with pytest.raises(ValueError, match="context length"):
         sampling.complete_token_ids(model, encoded, 1.0, 1.0, 48, tokenizer.eos_token_id, 0)
+
+
+def test_a_sampling_job_draws_each_benchmark_as_its_own_job_would(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    benchmarks = {name: pd.DataFrame({"problem_id": [f"{name}-{i}" for i in range(len(PROMPTS))],
+                                      "prompt": PROMPTS}) for name in ("a", "b")}
+    seeds = {"a": 3, "b": 4}
+    settings = dict(n=3, temperature=1.0, top_p=1.0, max_new_tokens=6, batch_size=5)
+    job = sample_benchmarks(model, tokenizer, benchmarks, seeds, shard=1, shards=2, **settings)
+    for name, benchmark in benchmarks.items():
+        alone = sample_completions(model, tokenizer, PROMPTS[2:], seed=seeds[name], **settings)
+        alone.insert(0, "problem_id", [f"{name}-{2 + i}" for i in alone.pop("prompt_index")])
+        mine = job[job.benchmark == name].drop(columns="benchmark").reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, alone)
+    # Different seeds: the two benchmarks' samples of the same prompts differ.
+    assert job[job.benchmark == "a"].completion.tolist() != job[job.benchmark == "b"].completion.tolist()
+
+
+def test_shards_split_a_benchmark_into_contiguous_ranges():
+    benchmark = pd.DataFrame({"problem_id": [f"p{i}" for i in range(7)]})
+    parts = [shard_problems(benchmark, s, 3).problem_id.tolist() for s in range(3)]
+    assert parts == [["p0", "p1", "p2"], ["p3", "p4"], ["p5", "p6"]]
+    with pytest.raises(ValueError, match="shard 3 is not one of 0..2"):
+        shard_problems(benchmark, 3, 3)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import yaml
 
-from rlvr_boundary.study_plan import checkpoint_steps, plan_evaluations, plan_models, rarity_families
+from rlvr_boundary.study_plan import (
+    checkpoint_steps,
+    plan_evaluations,
+    plan_models,
+    rarity_families,
+    sampled_benchmarks,
+)
 from workflow_runner import REPO
 
 
@@ -67,3 +73,14 @@ def test_evaluations_follow_each_study():
     assert by_model["deep-rl-narrow-seed1"] == {("easy", "1.0"), ("medium", "1.0")}
     assert by_model["teacher"] == {(b, "1.0") for b in ("easy", "medium", "hard")}
     assert "deep-rl-broad" in by_model and ("easy", "0.6") not in by_model["deep-rl-broad"]
+
+
+def test_one_sampling_job_covers_a_models_benchmarks_at_a_temperature():
+    config = _config()
+    triples = plan_evaluations(config, plan_models(config))
+    jobs = sampled_benchmarks(triples)
+    assert sorted((m, b, t) for (m, t), bs in jobs.items() for b in bs) == sorted(triples)
+    assert jobs["deep-base", "1.0"] == ["easy", "hard", "medium"]  # the config's sorted names
+    assert jobs["deep-base", "0.6"] == ["easy", "medium"]
+    assert jobs["deep-rl-narrow-seed1", "1.0"] == ["easy", "medium"]
+    assert len(jobs) < len(triples)

@@ -19,9 +19,9 @@ from workflow_runner import TEST_CONFIG, run_snakemake, snakemake_cmd
 pytestmark = pytest.mark.workflow
 
 CORES = 2
-# Their sampling jobs are interrupted: one per benchmark and temperature they are sampled
-# at, times sampling.shards (test config: 2 models x 3 evaluations x 1 shard = 6 jobs).
-RESAMPLED = ["tdeep-base", "tdeep-rl-narrow"]
+# Their sampling jobs are interrupted: one per temperature they are sampled at, times
+# sampling.shards (test config: 3 models x 2 temperatures x 1 shard = 6 jobs).
+RESAMPLED = ["tdeep-base", "tdeep-rl-narrow", "twide-base"]
 
 
 def _start(workdir: Path, *args: str) -> tuple[subprocess.Popen, Path]:

@@ -82,11 +82,13 @@ def test_sample_count_reruns_sampling_not_training(study_copy):
 
 def test_more_shards_resample_every_evaluation_not_training(study_copy):
     # The test config samples in one shard (each sampling job is mostly start-up); more
-    # shards split every model x benchmark x temperature into that many jobs.
+    # shards split every model x temperature's sampling job into that many jobs.
     evaluations = len(list((study_copy / "results/scored").rglob("*.parquet")))
+    sampling_jobs = len(list((study_copy / "results/samples").rglob("shard0.parquet")))
+    assert sampling_jobs < evaluations  # a job samples all of a model's benchmarks
     _edit_config(study_copy, "sampling", "shards", 3)
     jobs = planned_jobs(study_copy)
-    assert jobs["sample_model"] == 3 * evaluations
+    assert jobs["sample_model"] == 3 * sampling_jobs
     assert jobs["grade_samples"] == evaluations
     assert not set(jobs) & TRAINING
 
