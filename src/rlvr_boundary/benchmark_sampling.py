@@ -41,4 +41,3 @@ def sample_benchmarks(model, tokenizer, benchmarks: dict[str, pd.DataFrame], see
         samples.insert(0, "benchmark", name)
         frames.append(samples)
     return pd.concat(frames, ignore_index=True)
-
