@@ -11,19 +11,12 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import pandas as pd
 
+from .paper_sampling import shard_problems
 from .sampling import sample_completions
 
 log = logging.getLogger(__name__)
-
-
-def shard_problems(benchmark: pd.DataFrame, shard: int, shards: int) -> pd.DataFrame:
-    """Shard ``shard`` of ``shards``: a contiguous range of the benchmark's problems."""
-    if not 0 <= shard < shards:
-        raise ValueError(f"shard {shard} is not one of 0..{shards - 1}")
-    return benchmark.iloc[np.array_split(np.arange(len(benchmark)), shards)[shard]]
 
 
 def sample_benchmarks(model, tokenizer, benchmarks: dict[str, pd.DataFrame], seeds: dict[str, int],
@@ -33,7 +26,7 @@ def sample_benchmarks(model, tokenizer, benchmarks: dict[str, pd.DataFrame], see
     with ``seeds[name]``; one frame, a ``benchmark`` and a ``problem_id`` column first."""
     frames = []
     for name, benchmark in benchmarks.items():
-        problems = shard_problems(benchmark, shard, shards)
+        problems = shard_problems(benchmark, shards, shard)
         log.info("%s shard %d: %d problems x n=%d at T=%s", name, shard, len(problems), n, temperature)
         samples = sample_completions(model, tokenizer, problems.prompt.tolist(), n, temperature,
                                      top_p, max_new_tokens, seeds[name], batch_size)

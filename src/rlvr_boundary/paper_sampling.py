@@ -20,7 +20,10 @@ BACKENDS = ("vllm", "vllm-cpu", "hf")
 
 
 def shard_problems(problems: pd.DataFrame, shards: int, shard: int) -> pd.DataFrame:
-    """Shard ``shard`` of ``shards``: a contiguous range of problems (as the tiny world)."""
+    """Shard ``shard`` of ``shards``: a contiguous range of problems (here and in the tiny
+    world's :mod:`.benchmark_sampling`)."""
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} is not one of 0..{shards - 1}")
     return problems.iloc[np.array_split(np.arange(len(problems)), shards)[shard]]
 
 

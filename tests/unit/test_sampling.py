@@ -9,8 +9,9 @@ import torch
 from transformers import AutoModelForCausalLM, LlamaConfig
 
 from rlvr_boundary import sampling
-from rlvr_boundary.benchmark_sampling import sample_benchmarks, shard_problems
+from rlvr_boundary.benchmark_sampling import sample_benchmarks
 from rlvr_boundary.modeling import build_model
+from rlvr_boundary.paper_sampling import shard_problems
 from rlvr_boundary.sampling import greedy_completions, sample_completions
 
 ARCH = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2}
@@ -305,7 +306,7 @@ def test_a_sampling_job_draws_each_benchmark_as_its_own_job_would(model_and_toke
 
 def test_shards_split_a_benchmark_into_contiguous_ranges():
     benchmark = pd.DataFrame({"problem_id": [f"p{i}" for i in range(7)]})
-    parts = [shard_problems(benchmark, s, 3).problem_id.tolist() for s in range(3)]
+    parts = [shard_problems(benchmark, 3, s).problem_id.tolist() for s in range(3)]
     assert parts == [["p0", "p1", "p2"], ["p3", "p4"], ["p5", "p6"]]
     with pytest.raises(ValueError, match="shard 3 is not one of 0..2"):
         shard_problems(benchmark, 3, 3)
