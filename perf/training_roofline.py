@@ -8,8 +8,9 @@ Two workloads as the default study runs them, 1 thread: pretraining a `deep` bas
 16 prompts x 8 generations, rollouts included). Each is timed plain (CPU seconds); then,
 after every plain run (a profiled run left later runs in the process ~2x slower), for
 --profile-steps steps under torch's profiler (60 GRPO steps took over 20 GB), which counts
-the FLOPs of its matrix products per step (mm, addmm, bmm: forward, backward, rollouts;
-attention inside SDPA is not counted) and records their shapes. The
+the FLOPs of its matrix products per step (mm, addmm, bmm, and oneDNN's linears on AMD
+CPUs: forward, backward, rollouts; attention inside SDPA is not counted) and records their
+shapes. The
 products are replayed alone, each shape as often as it ran (contiguous operands), for the
 time they need with today's kernels. The baseline is the fp32 matmul peak measured in the
 same run (perf/sampling_throughput.py: the faster of MKL and oneDNN; the best of 256-, 512-
@@ -41,10 +42,22 @@ from rl_algorithms import ALGORITHMS, RL, pretrain_deep_base, rl_splits
 from sampling_throughput import matmul_peak
 from torch.profiler import ProfilerActivity, profile
 
+from rlvr_boundary import onednn
 from rlvr_boundary.rl import train_rl
 
-REPLAY = {"aten::mm": (torch.mm, 2), "aten::bmm": (torch.bmm, 2), "aten::addmm": (torch.addmm, 3)}
+# On AMD CPUs the models' linears run in oneDNN (rlvr_boundary.onednn), whose op the
+# profiler records without FLOPs: those are counted from the shapes, x (M, K) @ w (N, K)^T.
+ONEDNN = "mkldnn::_linear_pointwise"
+REPLAY = {"aten::mm": (torch.mm, 2), "aten::bmm": (torch.bmm, 2), "aten::addmm": (torch.addmm, 3),
+          ONEDNN: (lambda x, w, b=None: onednn._product(x, w, b), 3)}
 PRODUCTS = set(REPLAY)
+
+
+def _flops(event) -> float:
+    if event.key != ONEDNN:
+        return event.flops
+    (rows, inner), (outputs, _) = event.input_shapes[:2]
+    return 2.0 * rows * inner * outputs * event.count
 
 
 def product_shapes(run) -> tuple[float, list[tuple[str, list, int]]]:
@@ -52,7 +65,9 @@ def product_shapes(run) -> tuple[float, list[tuple[str, list, int]]]:
     with profile(activities=[ProfilerActivity.CPU], with_flops=True, record_shapes=True) as prof:
         run()
     events = [e for e in prof.key_averages(group_by_input_shape=True) if e.key in PRODUCTS]
-    return sum(e.flops for e in events), [(e.key, e.input_shapes, e.count) for e in events]
+    shapes = [(e.key, e.input_shapes[:3] if e.key == ONEDNN else e.input_shapes, e.count)
+              for e in events]
+    return sum(_flops(e) for e in events), shapes
 
 
 def replay_seconds(shapes: list[tuple[str, list, int]], repeats: int = 3) -> tuple[float, int]:
@@ -64,7 +79,7 @@ def replay_seconds(shapes: list[tuple[str, list, int]], repeats: int = 3) -> tup
         if len(inputs) != arity:
             skipped += calls
             continue
-        tensors = [torch.randn(shape) for shape in inputs]
+        tensors = [torch.randn(shape) if shape else None for shape in inputs]
         product(*tensors)  # warm-up
         best = float("inf")
         for _ in range(repeats):
