@@ -10,9 +10,8 @@ after every plain run (a profiled run left later runs in the process ~2x slower)
 --profile-steps steps under torch's profiler (60 GRPO steps took over 20 GB), which counts
 the FLOPs of its matrix products per step (mm, addmm, bmm, and oneDNN's linears on AMD
 CPUs: forward, backward, rollouts; attention inside SDPA is not counted) and records their
-shapes. The
-products are replayed alone, each shape as often as it ran (contiguous operands), for the
-time they need with today's kernels. The baseline is the fp32 matmul peak measured in the
+shapes. The products are replayed alone, each shape as often as it ran (contiguous
+operands), for the time they need with today's kernels. The baseline is the fp32 matmul peak measured in the
 same run (perf/sampling_throughput.py: the faster of MKL and oneDNN; the best of 256-, 512-
 and 1,024-square products).
 
@@ -49,7 +48,7 @@ from rlvr_boundary.rl import train_rl
 # profiler records without FLOPs: those are counted from the shapes, x (M, K) @ w (N, K)^T.
 ONEDNN = "mkldnn::_linear_pointwise"
 REPLAY = {"aten::mm": (torch.mm, 2), "aten::bmm": (torch.bmm, 2), "aten::addmm": (torch.addmm, 3),
-          ONEDNN: (lambda x, w, b=None: onednn._product(x, w, b), 3)}
+          ONEDNN: (onednn._product, 3)}
 PRODUCTS = set(REPLAY)
 
 
