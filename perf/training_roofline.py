@@ -11,9 +11,9 @@ after every plain run (a profiled run left later runs in the process ~2x slower)
 the FLOPs of its matrix products per step (mm, addmm, bmm, and oneDNN's linears on AMD
 CPUs: forward, backward, rollouts; attention inside SDPA is not counted) and records their
 shapes. The products are replayed alone, each shape as often as it ran (contiguous
-operands), for the time they need with today's kernels. The baseline is the fp32 matmul peak measured in the
-same run (perf/sampling_throughput.py: the faster of MKL and oneDNN; the best of 256-, 512-
-and 1,024-square products).
+operands), for the time they need with today's kernels. The baseline is the fp32 matmul
+peak measured in the same run (perf/sampling_throughput.py: the faster of MKL and oneDNN;
+the best of 256-, 512- and 1,024-square products).
 
 Prints per workload: CPU ms per step; the products' FLOPs, the replayed products' time as a
 share of the step and their rate against the peak; the whole step's rate against the peak;
