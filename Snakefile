@@ -82,3 +82,8 @@ else:
         input:
             "results/quick/report/claims.md",
             passk_figures("results/quick/figures"),
+
+
+# Last, once every rule exists: each rule's script and the package files it imports are
+# its code inputs (rules/core.smk).
+add_code_inputs()

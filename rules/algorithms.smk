@@ -7,7 +7,6 @@ if "algorithms" in STUDIES:
         """dSE = pass@k_max(base) - pass@1(RL) per algorithm with paired CIs, and every
         pairwise pass@1 difference (the C6 evidence)."""
         input:
-            code=code("algorithm_study"),
             counts="results/tables/counts.parquet",
         output:
             gap="results/tables/sampling_efficiency_gap.csv",
@@ -26,7 +25,6 @@ if "algorithms" in STUDIES:
     rule plot_algorithm_study:
         """pass@k of the base and every algorithm (Fig. 8 analog) and their training curves."""
         input:
-            code=code("algorithm_plots"),
             passk="results/tables/passk.csv",
             histories=algorithm_histories(),
         output:
@@ -52,7 +50,6 @@ if "training_length" in STUDIES:
     rule estimate_training_length:
         """pass@1 and pass@k_max with CIs at each checkpoint of one run (Table 3 / Fig. 1 analog)."""
         input:
-            code=code("algorithm_study", "algorithm_plots"),
             counts="results/tables/counts.parquet",
         output:
             table="results/tables/training_length.csv",

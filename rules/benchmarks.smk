@@ -13,7 +13,6 @@ rule prepare_benchmark:
     """A benchmark normalised to problem_id, question, reference_answer, source; the raw
     data's sha256 must equal the pinned one, the normalised file's is recorded."""
     input:
-        code=code("benchmarks"),
         raw=benchmark_file,
     output:
         problems=f"{BENCHMARK_DIR}/{{benchmark}}/problems.jsonl",

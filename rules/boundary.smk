@@ -6,7 +6,6 @@ rule analyze_boundary:
     """Who solves what at k = n (Tables 4-5 analog), per-problem accuracy histograms
     (Fig. 5), chain-of-thought validity, the regimes sweep and the crossover per RL seed."""
     input:
-        code=code("coverage", "cot_validity", "regimes", "boundary_plots"),
         counts="results/tables/counts.parquet",
         registry="results/tables/models.csv",
     output:
@@ -63,7 +62,6 @@ if "perplexity" in STUDIES:
         """C3's perplexity test: mean log PPL_base(Y_RL) - log PPL_base(Y_base) with paired CIs,
         and the distributions per family."""
         input:
-            code=code("perplexity", "perplexity_plots"),
             tables=expand("results/tables/perplexity/{family}.csv", family=FAMILIES),
         output:
             shift="results/tables/perplexity_shift.csv",
@@ -113,7 +111,6 @@ if "temperatures" in STUDIES:
         """pass@k at several temperatures (C2's robustness) and each RL model at the
         temperature whose token entropy matches its base's at T = 1 (Fig. 16-17 analog)."""
         input:
-            code=code("temperature_study", "plots"),
             counts="results/tables/counts.parquet",
             passk="results/tables/passk.csv",
             entropy=expand("results/tables/entropy/{family}.csv", family=FAMILIES),

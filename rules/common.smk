@@ -308,7 +308,6 @@ def perplexity_inputs(wildcards):
     models = perplexity_models(wildcards.family)
     responded = [models["base"], *models["rl"], models["teacher"]]
     return dict(
-        code=code("perplexity"),
         scorers=checkpoints_of([models["base"], *models["rl"]]),
         responses=[f"results/scored/{m}/{b}/T{CLAIM_TEMPERATURE}.parquet"
                    for m in responded for b in BENCHMARKS],
@@ -330,7 +329,6 @@ def entropy_inputs(wildcards):
     study = temperature_study()
     models = [m for m in study["models"] if MODELS[m].family == wildcards.family]
     return dict(
-        code=code("perplexity"),
         models=checkpoints_of(models),
         samples=[f"results/scored/{m}/{b}/T{float(t)}.parquet"
                  for m in models for b in study["benchmarks"] for t in study["temperatures"]],

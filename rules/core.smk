@@ -7,16 +7,23 @@ import sys
 PACKAGE_DIR = Path(workflow.basedir) / "src" / "rlvr_boundary"
 sys.path.insert(0, str(PACKAGE_DIR.parent))
 
-from rlvr_boundary.codedeps import module_closure
+from rlvr_boundary.codedeps import import_closure
 from rlvr_boundary.seeds import derive_seed
 
 
-def code(*modules):
-    """The package modules a step runs, with everything they import from the package.
-    Snakemake tracks a script's own file; listing the modules as inputs makes an edit
-    of the logic rerun exactly the steps that use it."""
-    return [os.path.relpath(PACKAGE_DIR / f"{m}.py")
-            for m in module_closure(PACKAGE_DIR, modules)]
+def add_code_inputs():
+    """Every rule with a script gets, as input `code`, the package files its script imports,
+    transitively (rlvr_boundary.codedeps). Snakemake tracks the script file alone; with these
+    an edit of the logic reruns exactly the steps that run it. Derived from the imports
+    themselves, never listed by hand. The Snakefile calls this once every rule is defined."""
+    for each_rule in workflow.rules:
+        if each_rule.script is None:
+            continue
+        script = Path(each_rule.basedir.get_path_or_uri(secret_free=True)) / each_rule.script
+        files = [os.path.relpath(path) for path in import_closure(PACKAGE_DIR.parent, script)]
+        if each_rule.input_modifier is None:  # a rule with no other input
+            each_rule.input_modifier = workflow.modifier.path_modifier
+        each_rule.set_input(code=files)
 
 
 def seed_for(*names):

@@ -1,7 +1,6 @@
 rule count_correct:
     """One per-problem counts table; every analysis reads counts, never samples."""
     input:
-        code=code("grading"),
         scored=scored_samples(all_evaluated_models()),
     output:
         counts="results/tables/counts.parquet",
@@ -17,7 +16,6 @@ rule count_correct:
 
 use rule count_correct as count_correct_quick with:
     input:
-        code=code("grading"),
         scored=scored_samples(quick_models(), TEMPERATURES),
     output:
         counts="results/quick/tables/counts.parquet",
@@ -28,7 +26,6 @@ use rule count_correct as count_correct_quick with:
 rule register_models:
     """The model registry: id, family, role, parent, regime and a sha256 of each checkpoint."""
     input:
-        code=code("registry"),
         models=checkpoints_of(list(MODELS)),
     output:
         registry="results/tables/models.csv",
@@ -45,7 +42,6 @@ rule register_models:
 
 use rule register_models as register_quick_models with:
     input:
-        code=code("registry"),
         models=checkpoints_of(quick_models()),
     output:
         registry="results/quick/tables/models.csv",
@@ -60,7 +56,6 @@ rule estimate_passk:
     """Unbiased pass@k with problem-paired bootstrap CIs, for every model, benchmark,
     temperature and metric."""
     input:
-        code=code("passk_table"),
         counts="results/tables/counts.parquet",
     output:
         passk="results/tables/passk.csv",
@@ -77,7 +72,6 @@ rule estimate_passk:
 
 use rule estimate_passk as estimate_passk_quick with:
     input:
-        code=code("passk_table"),
         counts="results/quick/tables/counts.parquet",
     output:
         passk="results/quick/tables/passk.csv",

@@ -82,7 +82,6 @@ rule fetch_model:
     """The checkpoint at its pinned revision in the Hugging Face cache (or a local folder),
     with a sha256 per file; sampling reads the snapshot path from this manifest."""
     input:
-        code=code("hub_models"),
         trained=lambda w: [f"{R}/trained/{w.model}"] if w.model in TRAINED else [],
     output:
         manifest=f"{R}/models/{{model}}/manifest.json",
@@ -101,7 +100,6 @@ rule make_rl_prompts:
     """A trained model's RL prompts: its training template around each problem of its RL
     data, with the reference answer the math-verify reward checks."""
     input:
-        code=code("benchmarks"),
         problems=lambda w: f"{R}/benchmarks/{config['models'][w.model]['train']['data']}/problems.jsonl",
     output:
         prompts=f"{R}/trained/{{model}}.prompts.parquet",
@@ -119,7 +117,6 @@ rule train_paper_rl:
     """RLVR from a fetched checkpoint with the math-verify reward (the tiny world's TRL
     trainers and settings; on GPUs bf16, vLLM rollouts and one process per GPU as set)."""
     input:
-        code=code("rl_job", "rl", "math_grading"),
         base=lambda w: f"{R}/models/{config['models'][w.model]['parent']}/manifest.json",
         prompts=f"{R}/trained/{{model}}.prompts.parquet",
     output:
@@ -149,7 +146,6 @@ rule sample_hub_model:
     """n samples per problem for one shard of a benchmark, with the model's own prompt
     template; the engine refuses a context shorter than prompt + max_new_tokens."""
     input:
-        code=code("paper_sampling", "sampling", "sampling_vllm", "modeling"),
         manifest=f"{R}/models/{{model}}/manifest.json",
         problems=f"{R}/benchmarks/{{benchmark}}/problems.jsonl",
     output:
@@ -181,7 +177,6 @@ rule grade_hub_samples:
     """math-verify and the lenient rules on every sample (process pool, per-answer
     timeout recorded as its own status, each (problem, answer) pair once)."""
     input:
-        code=code("math_grading", "benchmarks"),
         samples=expand(f"{R}/samples/{{{{model}}}}/{{{{benchmark}}}}/T{{{{temperature}}}}/shard{{shard}}.parquet",
                        shard=SHARDS),
         problems=f"{R}/benchmarks/{{benchmark}}/problems.jsonl",
@@ -205,7 +200,6 @@ rule count_hub_samples:
     """Per-problem counts under each grader, the graders' disagreement and the number of
     truncated and timed-out samples."""
     input:
-        code=code("grading", "math_grading"),
         scored=f"{R}/scored/{{model}}/{{benchmark}}/T{{temperature}}.parquet",
     output:
         counts=f"{R}/counts/{{model}}/{{benchmark}}/T{{temperature}}.parquet",
@@ -238,7 +232,6 @@ rule register_paper_models:
     """models.csv: id, family, role, parent, recipe, and the Hub id@revision with the
     sha256 digest of the fetched files."""
     input:
-        code=code("registry", "hub_models"),
         manifests=[f"{R}/models/{m}/manifest.json" for m in PAPER_MODELS],
     output:
         registry=f"{R}/tables/models.csv",
@@ -255,7 +248,6 @@ rule register_paper_models:
 rule estimate_paper_passk:
     """pass@k (k = 1, 2, 4, ..., n per benchmark) with problem-paired bootstrap CIs."""
     input:
-        code=code("passk_table"),
         counts=f"{R}/tables/counts.parquet",
     output:
         passk=f"{R}/tables/passk.csv",
@@ -275,7 +267,6 @@ rule estimate_paper_passk:
 rule plot_paper_passk_curves:
     """pass@k curves with CI bands per family (the paper's Figures 2 and 4)."""
     input:
-        code=code("plots"),
         passk=f"{R}/tables/passk.csv",
         registry=f"{R}/tables/models.csv",
     output:
@@ -298,7 +289,6 @@ rule write_paper_claims_report:
     """C1, C2 (per RL recipe) and C7 with CIs and verdicts; the claims that need the tiny
     world's studies are marked not computed."""
     input:
-        code=code("report", "report_sections", "algorithm_study", "boundary_claims"),
         counts=f"{R}/tables/counts.parquet",
         registry=f"{R}/tables/models.csv",
         grading=f"{R}/tables/grading.csv",

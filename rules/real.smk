@@ -40,7 +40,6 @@ rule import_real_counts:
     """The reproduction's per-problem counts as our counts table, problem_id = the
     unique_id of MATH500's line problem_index (checked: 500 rows per model, n = 128)."""
     input:
-        code=code("real_counts"),
         counts=REAL["counts"],
         problems=REAL["problems"],
     output:
@@ -58,7 +57,6 @@ rule import_real_counts:
 rule estimate_real_passk:
     """pass@k for every k = 1..n with problem-paired bootstrap CIs."""
     input:
-        code=code("passk_table"),
         counts="results/real/tables/counts.parquet",
     output:
         passk="results/real/tables/passk.csv",
@@ -78,7 +76,6 @@ rule real_coverage:
     """Coverage sets at k = n (both / base only / RL only / neither) and per-problem
     accuracy histograms."""
     input:
-        code=code("real_counts"),
         counts="results/real/tables/counts.parquet",
     output:
         coverage="results/real/tables/coverage.csv",
@@ -95,7 +92,6 @@ rule write_real_report:
     """The real-data section: pass@1, pass@n, C1/C2 differences and the crossover k with
     CIs, coverage sets, source and problem-order notes."""
     input:
-        code=code("real_counts", "claims"),
         counts="results/real/tables/counts.parquet",
         passk="results/real/tables/passk.csv",
         coverage="results/real/tables/coverage.csv",
@@ -117,7 +113,6 @@ rule write_real_report:
 rule plot_real_figures:
     """pass@k curves (base vs SimpleRL, CI bands) and accuracy histograms for MATH500."""
     input:
-        code=code("real_counts", "plots"),
         passk="results/real/tables/passk.csv",
         histogram="results/real/tables/accuracy_histogram.csv",
         summary="results/real/summary.json",
@@ -137,7 +132,6 @@ rule import_samples:
     """Generations in the paper's math_eval jsonl format as our sample table (problem_id
     from the benchmark's idx), keeping the paper's own grade of each sample."""
     input:
-        code=code("sample_import", "benchmarks"),
         files=lambda wildcards: REAL_IMPORTS[f"{wildcards.model}/{wildcards.benchmark}"]["files"],
         raw=benchmark_file,
     output:
@@ -157,7 +151,6 @@ rule grade_imported_samples:
     """math-verify and the lenient rules on every imported sample (process pool,
     per-answer timeout, each (problem, answer) pair once)."""
     input:
-        code=code("math_grading", "benchmarks"),
         samples="results/real/imported/{model}/{benchmark}/samples.parquet",
         problems="results/benchmarks/{benchmark}/problems.jsonl",
     output:
@@ -177,7 +170,6 @@ rule count_imported_samples:
     """Counts under math_verify, lenient and the paper's own grades, and how often the
     graders disagree."""
     input:
-        code=code("sample_import", "grading", "math_grading"),
         scored="results/real/imported/{model}/{benchmark}/scored.parquet",
     output:
         counts="results/real/imported/{model}/{benchmark}/counts.parquet",

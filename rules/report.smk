@@ -10,7 +10,6 @@ rule plot_passk_curves:
     """pass@k curves with CI bands: base vs RL (each regime) vs distilled, a panel per
     benchmark, a figure per family."""
     input:
-        code=code("plots"),
         passk="results/tables/passk.csv",
         registry="results/tables/models.csv",
     output:
@@ -31,7 +30,6 @@ rule plot_passk_curves:
 
 use rule plot_passk_curves as plot_passk_curves_quick with:
     input:
-        code=code("plots"),
         passk="results/quick/tables/passk.csv",
         registry="results/quick/tables/models.csv",
     output:
@@ -44,7 +42,6 @@ rule write_claims_report:
     """Every claim C1-C8 as a number with a CI and a verdict (claims.md, claims.json)."""
     input:
         unpack(study_tables),
-        code=code("report", "report_sections", "algorithm_study", "boundary_claims"),
         counts="results/tables/counts.parquet",
         registry="results/tables/models.csv",
     output:
@@ -67,7 +64,6 @@ rule write_claims_report:
 
 use rule write_claims_report as write_claims_report_quick with:
     input:
-        code=code("report", "report_sections", "algorithm_study", "boundary_claims"),
         counts="results/quick/tables/counts.parquet",
         registry="results/quick/tables/models.csv",
     output:
@@ -81,7 +77,6 @@ rule write_provenance:
     """Package versions, git commit, config hash, seeds and sha256 of every checkpoint
     and table."""
     input:
-        code=code("provenance"),
         registry="results/tables/models.csv",
         tables=[
             "results/tables/counts.parquet",

@@ -3,7 +3,6 @@ rule sample_model:
     model is sampled on at this temperature: one job, as a tiny-world job is mostly
     start-up. Raw completions and finish reasons are kept; nothing is graded here."""
     input:
-        code=code("benchmark_sampling"),
         model=model_input,
         benchmarks=job_benchmark_files,
     output:
@@ -32,7 +31,6 @@ rule sample_model:
 rule grade_samples:
     """A grade_status per sample and metric (correct, wrong, unparsable, truncated, timeout)."""
     input:
-        code=code("grading"),
         shards=shard_samples,
         benchmark="results/data/benchmarks/{benchmark}.parquet",
     output:

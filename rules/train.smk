@@ -1,7 +1,6 @@
 rule pretrain_base:
     """A from-scratch base model pretrained on noisy, diverse chain-of-thought traces."""
     input:
-        code=code("pretrain"),
         world="results/data/world.json",
         train="results/data/train.parquet",
     output:
@@ -50,7 +49,6 @@ rule train_rl:
     a verifiable reward, keeping intermediate checkpoints for the training-length study.
     A run is a regime, or a regime plus an algorithm or seed of a study."""
     input:
-        code=code("rl_job", "rl"),
         base="results/models/{family}-base",
         prompts="results/data/rl_prompts.parquet",
     output:
@@ -81,7 +79,6 @@ rule build_distillation_set:
     """The teacher answers training prompts; only verified-correct traces are kept."""
     priority: 10
     input:
-        code=code("distill"),
         teacher="results/models/teacher",
         train="results/data/train.parquet",
     output:
@@ -109,7 +106,6 @@ rule build_distillation_set:
 rule distill_student:
     """The base fine-tuned on the teacher's verified traces with TRL's SFTTrainer."""
     input:
-        code=code("distill"),
         base="results/models/{family}-base",
         traces="results/data/distillation_set.parquet",
     output:

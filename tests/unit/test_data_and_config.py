@@ -8,7 +8,7 @@ import os
 import pytest
 import yaml
 
-from rlvr_boundary.codedeps import module_closure
+from rlvr_boundary.codedeps import import_closure
 from rlvr_boundary.config_checks import ConfigError, check_config, completion_tokens, prompt_tokens
 from rlvr_boundary.data import make_splits
 from rlvr_boundary.seeds import derive_seed
@@ -85,21 +85,70 @@ def test_derived_seeds_are_stable_and_distinct():
     assert derive_seed(0, "x") != derive_seed(1, "x")
 
 
-def test_code_dependencies_are_transitive():
-    closure = module_closure(REPO / "src/rlvr_boundary", ["passk_table"])
-    assert {"passk_table", "claims", "passk", "grading", "task"} <= set(closure)
-    assert "modeling" not in closure
+def _write_package(root, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _closure(root, script="script.py", package="pkg") -> list[str]:
+    return [p.relative_to(root).as_posix() for p in import_closure(root, root / script, package)]
+
+
+def test_code_dependencies_are_transitive_on_the_real_package():
+    closure = _closure(REPO / "src", "../scripts/estimate_passk.py", "rlvr_boundary")
+    assert {"rlvr_boundary/__init__.py", "rlvr_boundary/passk_table.py", "rlvr_boundary/claims.py",
+            "rlvr_boundary/passk.py", "rlvr_boundary/workflow_io.py"} <= set(closure)
+    assert "rlvr_boundary/modeling.py" not in closure
+
+
+def test_code_dependencies_follow_subpackages_and_relative_imports(tmp_path):
+    _write_package(tmp_path, {
+        "script.py": "import os\nfrom pkg.stats.passk import estimate\nimport pkg.report\n",
+        "pkg/__init__.py": "",
+        "pkg/stats/__init__.py": "",
+        # a sibling module, a parent's module, a module named in `from . import`
+        "pkg/stats/passk.py": "from .bootstrap import draw\nfrom ..io import write\nfrom . import ci\n",
+        "pkg/stats/bootstrap.py": "import numpy\n",
+        "pkg/stats/ci.py": "x = 1\n",
+        "pkg/io.py": "from pkg.stats import bootstrap\n",
+        "pkg/report/__init__.py": "from .tables import table\n",
+        "pkg/report/tables.py": "def table(): pass\n",
+        "pkg/unused.py": "",
+        "other/__init__.py": "",
+    })
+    assert _closure(tmp_path) == [
+        "pkg/__init__.py", "pkg/io.py", "pkg/report/__init__.py", "pkg/report/tables.py",
+        "pkg/stats/__init__.py", "pkg/stats/bootstrap.py", "pkg/stats/ci.py", "pkg/stats/passk.py"]
+
+
+def test_code_dependencies_take_names_for_what_they_are(tmp_path):
+    # `from pkg.a import b`: b a submodule is followed, b a function is not a file.
+    _write_package(tmp_path, {
+        "script.py": "from pkg.a import b, helper\n",
+        "pkg/__init__.py": "", "pkg/a/__init__.py": "def helper(): pass\n", "pkg/a/b.py": "",
+        "pkg/a/helper2.py": "",
+    })
+    assert _closure(tmp_path) == ["pkg/__init__.py", "pkg/a/__init__.py", "pkg/a/b.py"]
+
+
+def test_a_relative_import_beyond_the_package_is_an_error(tmp_path):
+    _write_package(tmp_path, {"script.py": "import pkg.a\n", "pkg/__init__.py": "",
+                              "pkg/a.py": "from ... import x\n"})
+    with pytest.raises(ImportError, match="beyond the top-level package"):
+        _closure(tmp_path)
 
 
 def test_code_dependencies_follow_an_edit_in_the_same_process(tmp_path):
-    # Parses are cached per process (every rule's code() walks the same modules); an
-    # edited module is parsed again, even one of the same size and mtime.
-    (tmp_path / "a.py").write_text("from .b import x\n")
-    (tmp_path / "b.py").write_text("x = 1\n")
-    (tmp_path / "c.py").write_text("y = 2\n")
-    assert module_closure(tmp_path, ["a"]) == ["a", "b"]
-    assert module_closure(tmp_path, ["a"]) == ["a", "b"]
-    mtime = (tmp_path / "a.py").stat().st_mtime_ns
-    (tmp_path / "a.py").write_text("from .c import y\n")
-    os.utime(tmp_path / "a.py", ns=(mtime, mtime))
-    assert module_closure(tmp_path, ["a"]) == ["a", "c"]
+    # Parses are cached per source text (every rule walks the same modules); an edited
+    # module is parsed again, even one of the same size and mtime.
+    _write_package(tmp_path, {"script.py": "import pkg.a\n", "pkg/__init__.py": "",
+                              "pkg/a.py": "from .b import x\n", "pkg/b.py": "x = 1\n",
+                              "pkg/c.py": "y = 2\n"})
+    assert _closure(tmp_path) == ["pkg/__init__.py", "pkg/a.py", "pkg/b.py"]
+    assert _closure(tmp_path) == ["pkg/__init__.py", "pkg/a.py", "pkg/b.py"]
+    mtime = (tmp_path / "pkg/a.py").stat().st_mtime_ns
+    (tmp_path / "pkg/a.py").write_text("from .c import y\n")
+    os.utime(tmp_path / "pkg/a.py", ns=(mtime, mtime))
+    assert _closure(tmp_path) == ["pkg/__init__.py", "pkg/a.py", "pkg/c.py"]

@@ -25,3 +25,36 @@ def planned_jobs(workdir, *args: str) -> dict[str, int]:
         jobs[match.group(1)] = int(match.group(2))
     jobs.pop("total", None)
     return jobs
+
+
+_JOB_HEADER = re.compile(r"^(?:local)?rule (\w+):$")
+
+
+def dry_run_jobs(workdir, *args: str, configfile: str = TEST_CONFIG) -> list[dict]:
+    """Each job of a dry run as {rule, input, output (lists of paths), reason}."""
+    result = run_snakemake(workdir, "-n", "--configfile", configfile, *args)
+    jobs = []
+    for line in (result.stdout + result.stderr).splitlines():
+        header = _JOB_HEADER.match(line)
+        if header:
+            jobs.append({"rule": header.group(1), "input": [], "output": [], "reason": ""})
+        elif jobs and line.startswith(("    input: ", "    output: ")):
+            key, _, paths = line.strip().partition(": ")
+            jobs[-1][key] = paths.split(", ")
+        elif jobs and line.startswith("    reason: "):
+            jobs[-1]["reason"] = line[len("    reason: "):]
+    return jobs
+
+
+def downstream_jobs(jobs: list[dict], roots: list[dict]) -> set[str]:
+    """Outputs (first path) of ``roots`` and of every job that reads what they write."""
+    reached, todo = set(), list(roots)
+    written = set()
+    while todo:
+        job = todo.pop()
+        if job["output"][0] in reached:
+            continue
+        reached.add(job["output"][0])
+        written.update(job["output"])
+        todo += [other for other in jobs if written & set(other["input"])]
+    return reached
