@@ -1,6 +1,6 @@
 # Does RLVR expand the reasoning boundary beyond the base model? (Yue et al. 2025)
 # From raw checkpoints to verdicts: models -> samples -> graded samples -> counts
-# -> pass@k -> figures and the claims report. Run: snakemake --cores all
+# -> pass@k -> analyses -> figures and the claims report. Run: snakemake --cores all
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -19,33 +19,46 @@ if not workflow.overwrite_configfiles:
 include: "rules/core.smk"
 
 
-# `scale: paper` (configs/paper.yaml): real checkpoints on real benchmarks, its own DAG.
-if config.get("scale") == "paper":
+# Where the models come from. `scale: paper` (configs/paper.yaml, or one's own models):
+# checkpoints from the Hub, local folders or trained from them. Otherwise the tiny world
+# trains its own. Either way the stage ends in results/tables/counts.parquet and
+# results/tables/models.csv, and every later rule is the same.
+PAPER_SCALE = config.get("scale") == "paper"
+if PAPER_SCALE:
 
-    include: "rules/paper.smk"
-
-    localrules:
-        paper,
-
-    rule paper:
-        """Every output of the paper-scale study (results/paper/ by default)."""
-        input:
-            PAPER_TARGETS,
-        default_target: True
+    include: "rules/checkpoints.smk"
 
 else:
-    # The tiny world: data, models, samples, counts, claims, studies.
+
     include: "rules/common.smk"
     include: "rules/data.smk"
     include: "rules/train.smk"
     include: "rules/sample.smk"
     include: "rules/estimate.smk"
     include: "rules/algorithms.smk"
-    include: "rules/boundary.smk"
-    include: "rules/real.smk"
-    include: "rules/localrules.smk"
-    include: "rules/report.smk"
 
+
+# From counts and the registry to the report, at every scale.
+include: "rules/passk.smk"
+include: "rules/boundary.smk"
+include: "rules/report.smk"
+
+
+if PAPER_SCALE:
+
+    rule all:
+        """Every output of a study of checkpoints: claims, tables, figures, C5's files to
+        annotate."""
+        input:
+            CHECKPOINT_TARGETS,
+        default_target: True
+
+else:
+
+    include: "rules/provenance.smk"
+    include: "rules/real.smk"
+    include: "rules/quick.smk"
+    include: "rules/localrules.smk"
 
     rule all:
         input:
@@ -61,7 +74,6 @@ else:
             "results/provenance.json",
         default_target: True
 
-
     rule boundary:
         """Claims C3-C5 and C8 with their tables and figures, the regimes sweep and RL seeds."""
         input:
@@ -70,12 +82,10 @@ else:
             boundary_figures(),
             scoring_outputs(),
 
-
     rule algorithms:
         """Claim C6 alone: the six algorithms, their dSE and the training-length study."""
         input:
             algorithm_outputs(),
-
 
     rule quick:
         """The core claims only (C1, C2): bases and RL models, no teacher or distillation."""

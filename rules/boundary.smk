@@ -13,8 +13,7 @@ rule analyze_boundary:
         figures=reported(boundary_figures(), "boundary", "3. Boundary (C3, C4, C5)"),
     params:
         analysis=config["analysis"],
-        regime_prompts={name: spec["prompts"] for name, spec in config["rl"]["regimes"].items()},
-        seed_runs=seed_study_runs(),
+        **BOUNDARY_PARAMS,
         families=FAMILIES,
         plots=config["plots"],
         seed=seed_for("bootstrap"),
@@ -29,7 +28,8 @@ rule analyze_boundary:
 # --- perplexity (C3) and the temperature study --------------------------------------
 
 
-if "perplexity" in STUDIES:
+# The tiny world scores with its own checkpoints (rules/checkpoints.smk: real ones).
+if "perplexity" in STUDIES and not PAPER_SCALE:
 
     rule score_perplexity:
         """Every response of the base, each RL model and the teacher scored by the base and the
@@ -57,6 +57,8 @@ if "perplexity" in STUDIES:
         script:
             "../scripts/score_perplexity.py"
 
+
+if "perplexity" in STUDIES:
 
     rule summarize_perplexity:
         """C3's perplexity test: mean log PPL_base(Y_RL) - log PPL_base(Y_base) with paired CIs,

@@ -116,26 +116,6 @@ def report_context():
                               config["rl"]["regimes"])
 
 
-def passk_figures(folder):
-    return expand(
-        "{folder}/passk_curves_{family}.{ext}",
-        folder=folder,
-        family=FAMILIES,
-        ext=config["plots"]["formats"],
-    )
-
-
-def figures(folder, *names):
-    return expand("{folder}/{name}.{ext}", folder=folder, name=names, ext=config["plots"]["formats"])
-
-
-def reported(paths, caption, category, subcategory=None):
-    """Mark the browsable figures (png, svg) for `snakemake --report`; pdfs stay files."""
-    return [report(p, caption=f"../report/captions/{caption}.rst", category=category,
-                   subcategory=subcategory)
-            if p.endswith((".png", ".svg")) else p for p in paths]
-
-
 def model_registry(models):
     """Rows of models.csv that the config alone determines (hashes are added later)."""
     return [MODELS[m].row() for m in models]
@@ -271,6 +251,9 @@ def algorithm_histories():
     return [f"results/training/{m}.csv" for m in algorithm_study()["models"].values()]
 
 
+# Claims this configuration cannot compute, and the input each lacks (the report says so).
+CLAIM_GAPS = {} if "algorithms" in STUDIES else {
+    "C6": "study `algorithms` is not in this configuration"}
 BOUNDARY_TABLES = {
     name: f"results/tables/{name}.csv"
     for name in ("coverage", "coverage_problems", "accuracy_histogram", "cot_validity", "regimes",
@@ -291,6 +274,12 @@ def seed_study_runs():
         return []
     run = f"{study['family']}-rl-{study['regime']}"
     return [run] + [m for m, spec in MODELS.items() if spec.study == "seeds"]
+
+
+# The regimes sweep's prompt counts and the seed study's runs (analyze_boundary).
+BOUNDARY_PARAMS = dict(
+    regime_prompts={name: spec["prompts"] for name, spec in config["rl"]["regimes"].items()},
+    seed_runs=seed_study_runs())
 
 
 def perplexity_models(family):

@@ -36,3 +36,26 @@ def benchmark_file(wildcards):
     is set by the file that includes benchmarks.smk."""
     spec = BENCHMARK_SPECS[wildcards.benchmark]
     return [spec["file"]] if "file" in spec else []
+
+
+# --- figure paths, for every scale ---------------------------------------------------
+
+
+def passk_figures(folder):
+    return expand(
+        "{folder}/passk_curves_{family}.{ext}",
+        folder=folder,
+        family=FAMILIES,
+        ext=config["plots"]["formats"],
+    )
+
+
+def figures(folder, *names):
+    return expand("{folder}/{name}.{ext}", folder=folder, name=names, ext=config["plots"]["formats"])
+
+
+def reported(paths, caption, category, subcategory=None):
+    """Mark the browsable figures (png, svg) for `snakemake --report`; pdfs stay files."""
+    return [report(p, caption=f"../report/captions/{caption}.rst", category=category,
+                   subcategory=subcategory)
+            if p.endswith((".png", ".svg")) else p for p in paths]

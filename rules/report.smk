@@ -1,9 +1,9 @@
+# From the counts table and the model registry to figures and the claims report: the same
+# rules at every scale; what a scale has (families, studies, boundary tables, claims it
+# cannot compute and why) comes from its plan (rules/common.smk, rules/checkpoints.smk).
 localrules:
     plot_passk_curves,
-    plot_passk_curves_quick,
     write_claims_report,
-    write_claims_report_quick,
-    write_provenance,
 
 
 rule plot_passk_curves:
@@ -28,16 +28,6 @@ rule plot_passk_curves:
         "../scripts/plot_passk_curves.py"
 
 
-use rule plot_passk_curves as plot_passk_curves_quick with:
-    input:
-        passk="results/quick/tables/passk.csv",
-        registry="results/quick/tables/models.csv",
-    output:
-        figures=passk_figures("results/quick/figures"),
-    log:
-        "logs/plot_passk_curves_quick.log",
-
-
 rule write_claims_report:
     """Every claim C1-C8 as a number with a CI and a verdict (claims.md, claims.json)."""
     input:
@@ -53,6 +43,7 @@ rule write_claims_report:
         context=report_context(),
         studies=STUDIES,
         algorithm_study=algorithm_study() if "algorithms" in STUDIES else {},
+        missing=CLAIM_GAPS,
         seed=seed_for("bootstrap"),
     log:
         "logs/write_claims_report.log",
@@ -60,38 +51,3 @@ rule write_claims_report:
         "../envs/analysis.yaml"
     script:
         "../scripts/write_claims_report.py"
-
-
-use rule write_claims_report as write_claims_report_quick with:
-    input:
-        counts="results/quick/tables/counts.parquet",
-        registry="results/quick/tables/models.csv",
-    output:
-        markdown="results/quick/report/claims.md",
-        json="results/quick/report/claims.json",
-    log:
-        "logs/write_claims_report_quick.log",
-
-
-rule write_provenance:
-    """Package versions, git commit, config hash, seeds and sha256 of every checkpoint
-    and table."""
-    input:
-        registry="results/tables/models.csv",
-        tables=[
-            "results/tables/counts.parquet",
-            "results/tables/passk.csv",
-            "results/report/claims.json",
-        ],
-        data=rules.make_task_data.output,
-    output:
-        provenance="results/provenance.json",
-    params:
-        config=config,
-        seeds=all_seeds(),
-    log:
-        "logs/write_provenance.log",
-    conda:
-        "../envs/analysis.yaml"
-    script:
-        "../scripts/write_provenance.py"

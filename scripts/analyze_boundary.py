@@ -28,27 +28,30 @@ write_csv(coverage, out.coverage)
 write_csv(problems, out.coverage_problems)
 histogram = accuracy_histogram(counts, settings["metric"], settings["temperature"])
 write_csv(histogram, out.accuracy_histogram)
-mode = "trace" if settings["metric"] == "trace" else "answer_only"
-write_csv(cot_validity_table(counts, registry, mode=mode, **without_metric), out.cot_validity)
-
-# The regimes sweep: the main models and the corpus-rarity variants.
-regimes = pd.concat([regime_table(counts, registry, p.regime_prompts, study=study, **settings)
-                     for study in ("", "rarity")], ignore_index=True)
-write_csv(regimes, out.regimes)
-# The seed study's spread counts the main model as its first seed.
-seeds = registry.copy()
-seeds.loc[seeds.model.isin(p.seed_runs), "study"] = "seeds"
-per_seed, spread = crossover_spread(counts, seeds, **settings)
-write_csv(per_seed, out.crossover_seeds)
-write_csv(spread, out.crossover_spread)
-
-figures = {"coverage": plot_coverage_bars(coverage),
-           "cot_validity": plot_cot_validity(pd.read_csv(out.cot_validity),
-                                             a["boundary"]["cot_majority"]),
-           "regime_gap": plot_regime_gap(regimes),
-           "crossover_spread": plot_crossover_spread(per_seed)}
+figures = {"coverage": plot_coverage_bars(coverage)}
 figures |= {f"accuracy_histograms_{family}": plot_accuracy_histograms(histogram, registry, family)
             for family in p.families}
+# Tables only some scales have: step-checked chains (the tiny world; real math is annotated
+# by people, rules/checkpoints.smk), the regimes sweep and the RL-seed study.
+if "cot_validity" in out.keys():
+    mode = "trace" if settings["metric"] == "trace" else "answer_only"
+    write_csv(cot_validity_table(counts, registry, mode=mode, **without_metric), out.cot_validity)
+    figures["cot_validity"] = plot_cot_validity(pd.read_csv(out.cot_validity),
+                                                a["boundary"]["cot_majority"])
+if "regimes" in out.keys():
+    # The regimes sweep: the main models and the corpus-rarity variants.
+    regimes = pd.concat([regime_table(counts, registry, p.regime_prompts, study=study, **settings)
+                         for study in ("", "rarity")], ignore_index=True)
+    write_csv(regimes, out.regimes)
+    figures["regime_gap"] = plot_regime_gap(regimes)
+if "crossover_seeds" in out.keys():
+    # The seed study's spread counts the main model as its first seed.
+    seeds = registry.copy()
+    seeds.loc[seeds.model.isin(p.seed_runs), "study"] = "seeds"
+    per_seed, spread = crossover_spread(counts, seeds, **settings)
+    write_csv(per_seed, out.crossover_seeds)
+    write_csv(spread, out.crossover_spread)
+    figures["crossover_spread"] = plot_crossover_spread(per_seed)
 for path in out.figures:
     name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     save_figure(figures[name], path, p.plots["dpi"])

@@ -25,9 +25,10 @@ for family, path in zip(p.models, snakemake.input.tables):
             shifts.append(shift.assign(family=family, model=rl, benchmark=benchmark))
     distributions = [("PPL_base(Y_base)", base, base)]
     for rl in models["rl"]:
-        regime = rl.split("-rl-", 1)[1]
+        regime = rl.split("-rl-", 1)[1] if "-rl-" in rl else rl  # a checkpoint: its id
         distributions += [(f"PPL_base(Y_RL {regime})", base, rl), (f"PPL_RL(Y_RL {regime})", rl, rl)]
-    distributions.append(("PPL_base(Y_teacher)", base, models["teacher"]))
+    if models["teacher"]:
+        distributions.append(("PPL_base(Y_teacher)", base, models["teacher"]))
     figures[family] = plot_perplexity_distributions(table, distributions, family, labels)
 shift = pd.concat(shifts, ignore_index=True)
 shift = shift[["family", "model", "benchmark", *[c for c in shift.columns

@@ -3,7 +3,8 @@ import pandas as pd
 from rlvr_boundary.algorithm_study import c6_rows
 from rlvr_boundary.boundary_claims import boundary_claim_rows, c3_perplexity_rows
 from rlvr_boundary.claims import evaluate_claims
-from rlvr_boundary.report import assemble_claims, render_markdown
+from rlvr_boundary.cot_validity import COT_COLUMNS
+from rlvr_boundary.report import assemble_claims, name_missing_inputs, render_markdown
 from rlvr_boundary.report_sections import (
     algorithms_section,
     grading_section,
@@ -20,7 +21,7 @@ p, given = snakemake.params, snakemake.input.keys()
 a = p.analysis
 settings = {"metric": a["claim_metric"], "temperature": a["claim_temperature"],
             "n_resamples": a["bootstrap_resamples"], "seed": p.seed, "ci_level": a["ci_level"],
-            "not_computed": getattr(p, "not_computed", None)}
+            "not_computed": p.missing}
 registry = pd.read_csv(snakemake.input.registry, keep_default_na=False)
 rows = evaluate_claims(pd.read_parquet(snakemake.input.counts), registry, settings)
 study_rows = []
@@ -34,13 +35,16 @@ if "coverage" in given:
     perplexity_rows = (c3_perplexity_rows(pd.read_csv(snakemake.input.perplexity_shift), registry,
                                           settings["metric"], thresholds["perplexity_margin"])
                        if "perplexity_shift" in given else [])
+    # No cot_validity table where C5 waits for annotations (the report names the file).
+    cot = (pd.read_csv(snakemake.input.cot_validity) if "cot_validity" in given
+           else pd.DataFrame(columns=COT_COLUMNS))
     study_rows += boundary_claim_rows(
         pd.read_csv(snakemake.input.coverage), pd.read_csv(snakemake.input.accuracy_histogram),
-        pd.read_csv(snakemake.input.cot_validity), registry, rows, settings["metric"],
+        cot, registry, rows, settings["metric"],
         support_share=thresholds["support_share"], expansion_margin=thresholds["expansion_margin"],
         majority=thresholds["cot_majority"], level=settings["ci_level"],
         c3_other_tests=perplexity_rows)
-rows = assemble_claims(rows, study_rows)
+rows = name_missing_inputs(assemble_claims(rows, study_rows), p.missing)
 
 sections = []
 if "algorithm_gap" in given:

@@ -276,8 +276,8 @@ def evaluate_claims(counts: pd.DataFrame, models: pd.DataFrame, settings: dict) 
             in_regime = [r for g, r in scoped if g == regime]
             rows.append(_aggregate_row(claim, f"regime={regime}", metric, in_regime))
         rows.append(_aggregate_row(claim, "overall", metric, [r for _, r in scoped]))
-    elsewhere = settings.get("not_computed") or {
-        claim: f"computed by the {where}" for claim, where in COMPUTED_ELSEWHERE.items()}
+    elsewhere = {claim: f"computed by the {where}" for claim, where in COMPUTED_ELSEWHERE.items()}
+    elsewhere |= settings.get("not_computed") or {}
     for claim in ("C3", "C4", "C5", "C6"):
         rows.append(_row(claim, "overall", metric, verdict="not computed",
                          evidence=elsewhere[claim]))

@@ -7,7 +7,8 @@ PPL_m(Y | x) = exp(-mean token log-prob). Its code was never released; this modu
 A scored sequence is exactly what the sampler generated: the tokenizer's encoding of the
 prompt (bos + characters for our models), then the completion's tokens, then eos when the
 sample stopped (``finish_reason == "stop"``); a truncated sample (``"length"``) has no eos,
-so its last token is not followed by a prediction we could score.
+so its last token is not followed by a prediction we could score. The prompt is the one the
+responding model was given (its own template at paper scale), whichever model scores it.
 
 Sequences are right-padded and sorted by length before batching. With right padding every
 real token sits at the position it had when it was generated and can only attend to real
@@ -303,15 +304,25 @@ def _check_retokenized(name: str, chosen: pd.DataFrame, scores: TokenLogprobs) -
 
 
 def perplexity_table(scorers: dict[str, str | Path], responses: dict[str, pd.DataFrame],
-                     pairs: list[tuple[str, str]], problems: pd.DataFrame, samples_per_problem: int,
-                     batch_size: int = DEFAULT_BATCH_SIZE, device: str = "cpu") -> pd.DataFrame:
+                     pairs: list[tuple[str, str]],
+                     problems: pd.DataFrame | dict[str, pd.DataFrame], samples_per_problem: int,
+                     batch_size: int = DEFAULT_BATCH_SIZE, device: str = "cpu",
+                     dtype: str = "float32") -> pd.DataFrame:
     """Per (scorer, responses) pair and problem: the perplexity of that problem's chosen
     responses under the scorer (columns :data:`PERPLEXITY_COLUMNS`).
 
-    ``scorers`` maps a name to a checkpoint folder; ``responses`` maps a name to a samples
-    frame (scored or raw) on the benchmark ``problems`` (problem_id, prompt); ``pairs`` lists
-    (scorer name, responses name). Each problem uses its first ``samples_per_problem``
-    samples of each response set (:func:`select_samples`).
+    ``scorers`` maps a name to a checkpoint folder (ours or a Hugging Face one, loaded by
+    :func:`~rlvr_boundary.modeling.load_checkpoint` on ``device`` in ``dtype``);
+    ``responses`` maps a name to a samples frame (scored or raw) on the benchmark;
+    ``pairs`` lists (scorer name, responses name). Each problem uses its first
+    ``samples_per_problem`` samples of each response set (:func:`select_samples`).
+
+    A response is scored conditioned on the prompt it was generated from, whichever model
+    scores it. ``problems`` gives those prompts: one frame (problem_id, prompt) for every
+    response set (all models prompted alike, as in the tiny world), or a dict
+    {response set name: frame} for models with their own prompt templates (at paper scale
+    a base and its RL model answer one template, a distilled model another). Each response
+    set named in ``pairs`` needs an entry; all must cover the same problems.
 
     - ppl_per_token = exp(nll_per_token), the NLL per token pooled over the problem's
       chosen responses (tokens incl. eos of stopped responses);
@@ -329,8 +340,16 @@ def perplexity_table(scorers: dict[str, str | Path], responses: dict[str, pd.Dat
         raise ValueError(f"pairs name unknown scorers or response sets: {sorted(missing)}")
     if len(set(pairs)) != len(pairs):
         raise ValueError("pairs lists some (scorer, responses) pair twice")
-    chosen = {name: select_samples(responses[name], problems, samples_per_problem)
-              for name in dict.fromkeys(r for _, r in pairs)}
+    names = list(dict.fromkeys(r for _, r in pairs))
+    if isinstance(problems, pd.DataFrame):
+        prompts_of = dict.fromkeys(names, problems)
+    else:
+        without = [name for name in names if name not in problems]
+        if without:
+            raise ValueError(f"no problems (prompts) given for response sets {without}")
+        prompts_of = problems
+    chosen = {name: select_samples(responses[name], prompts_of[name], samples_per_problem)
+              for name in names}
     problem_ids = None
     for name, frame in chosen.items():
         ids = np.unique(frame.problem_id.to_numpy())
@@ -346,7 +365,7 @@ def perplexity_table(scorers: dict[str, str | Path], responses: dict[str, pd.Dat
     scores: dict[tuple[str, str], TokenLogprobs] = {}
     for scorer in dict.fromkeys(s for s, _ in pairs):
         log.info("scoring with %s (%s)", scorer, scorers[scorer])
-        model, tokenizer = load_checkpoint(scorers[scorer], device)
+        model, tokenizer = load_checkpoint(scorers[scorer], device, dtype)
         for s, r in pairs:
             if s == scorer:
                 frame = chosen[r]

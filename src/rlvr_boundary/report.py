@@ -45,6 +45,15 @@ def assemble_claims(rows: list[dict], study_rows: list[dict] = ()) -> list[dict]
     return rows
 
 
+def name_missing_inputs(rows: list[dict], missing: dict[str, str]) -> list[dict]:
+    """A claim the configuration cannot compute says which input it lacks: its overall
+    'not computed' row's evidence becomes ``missing[claim]`` (e.g. no model with role
+    `distilled`, no annotation file yet, study not in the configuration)."""
+    return [{**row, "evidence": missing[row["id"]]}
+            if row["scope"] == "overall" and row["verdict"] == "not computed"
+            and row["id"] in missing else row for row in rows]
+
+
 def _number(value) -> str:
     return "" if value is None else f"{value:+.3f}"
 

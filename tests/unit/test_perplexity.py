@@ -1,15 +1,23 @@
 """Scoring responses: log-probs against hand computations, batching invariance, eos, entropy,
-the perplexity table's matched lengths, the C3 shift CI, entropy matching and the figure."""
+the perplexity table's matched lengths, prompts per response set, real-format (Hub)
+checkpoints and their rule script, the C3 shift CI, entropy matching and the figure."""
 
 from __future__ import annotations
+
+import json
+import logging
+import runpy
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from rlvr_boundary.benchmarks import apply_template
 from rlvr_boundary.data import draw_problems, problems_frame
-from rlvr_boundary.modeling import build_model, save_checkpoint
+from rlvr_boundary.modeling import build_model, load_checkpoint, save_checkpoint
 from rlvr_boundary.passk import bootstrap_weights
 from rlvr_boundary.perplexity import (PERPLEXITY_COLUMNS, TokenLogprobs, completion_logprobs,
                                       match_entropy, perplexity_shift, perplexity_table,
@@ -19,6 +27,10 @@ from rlvr_boundary.plots import save_figure
 from rlvr_boundary.pretrain import pretrain
 from rlvr_boundary.sampling import greedy_completions
 from rlvr_boundary.tokenizer import ALPHABET
+from tiny_hub import save_in_cache
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 ARCH = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2}
 PROMPTS = ["4+3*2-5=", "7-1=", "2*9+9+1*3-4=", "0+0=", "5*5=", "1-2+3=", "9="]
@@ -242,6 +254,203 @@ def test_select_samples_takes_the_first_sample_ids():
     assert chosen.prompt.tolist() == ["1=", "1=", "2=", "2="]
     with pytest.raises(ValueError, match="not in the benchmark"):
         select_samples(raw.assign(prompt_index=0).assign(problem_id="zz"), problems, 1)
+
+
+# --- prompts per response set ------------------------------------------------------------------
+
+# Three problems, each model prompted its own way; B's completions differ from A's but have
+# the same lengths (one token per character) and finish reasons, so matched lengths are the same whichever
+# sets are scored together and every column can be compared exactly.
+PER_SET_IDS = ["p-0", "p-1", "p-2"]
+PROMPTS_A = pd.DataFrame({"problem_id": PER_SET_IDS, "prompt": ["4+3=", "2*9-1=", "5-5="]})
+PROMPTS_B = pd.DataFrame({"problem_id": PER_SET_IDS, "prompt": ["1+4+3=", "9-2*9-1=", "0*5-5="]})
+
+
+def two_samples_each(texts: list[str], finish: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"problem_id": ["p-2", "p-0", "p-1", "p-0", "p-1", "p-2"],
+                         "sample_id": [0, 1, 1, 0, 0, 1], "completion": texts,
+                         "finish_reason": finish})
+
+
+FINISH_AB = ["stop", "stop", "length", "length", "stop", "stop"]
+RESPONSES_A = two_samples_each(["-5=0|0", "+3=7|7", "*9=8", "+3=7", "*9=8-1=7|7", "|0"], FINISH_AB)
+RESPONSES_B = two_samples_each(["*5=0|0", "+3=2|2", "-9=1", "*3=9", "-9=9+1=2|2", "|5"], FINISH_AB)
+
+
+@pytest.fixture(scope="module")
+def two_scorers(trained_checkpoint, tmp_path_factory):
+    """The trained model and an untrained one (another tokenizer-compatible scorer)."""
+    path = tmp_path_factory.mktemp("models") / "untrained"
+    save_checkpoint(*tiny_model(seed=5), path)
+    return {"m": trained_checkpoint[0], "u": path}
+
+
+def test_per_set_prompts_equal_scoring_each_set_with_its_own_prompts(two_scorers):
+    responses = {"A": RESPONSES_A, "B": RESPONSES_B}
+    pairs = [("m", "A"), ("m", "B"), ("u", "B")]
+    together = perplexity_table(two_scorers, responses, pairs, {"A": PROMPTS_A, "B": PROMPTS_B},
+                                samples_per_problem=2, batch_size=3)
+    assert list(together.columns) == PERPLEXITY_COLUMNS
+    assert list(zip(together.scorer, together.responses)) == [p for p in pairs for _ in PER_SET_IDS]
+    alone_a = perplexity_table(two_scorers, {"A": RESPONSES_A}, pairs[:1], PROMPTS_A, 2, batch_size=3)
+    alone_b = perplexity_table(two_scorers, {"B": RESPONSES_B}, pairs[1:], PROMPTS_B, 2, batch_size=3)
+    pd.testing.assert_frame_equal(together, pd.concat([alone_a, alone_b], ignore_index=True),
+                                  check_exact=True)
+    assert np.isfinite(together.nll_per_token).all()
+    # The prompts matter: B after A's prompts scores differently.
+    wrong = perplexity_table(two_scorers, {"B": RESPONSES_B}, pairs[1:2], PROMPTS_A, 2, batch_size=3)
+    assert (wrong.nll_per_token.to_numpy() != alone_b.nll_per_token.to_numpy()[:3]).all()
+    with pytest.raises(ValueError, match=r"no problems \(prompts\) given for response sets \['B'\]"):
+        perplexity_table(two_scorers, responses, pairs, {"A": PROMPTS_A}, 2)
+    with pytest.raises(ValueError, match="not in the benchmark"):
+        perplexity_table(two_scorers, responses, pairs,
+                         {"A": PROMPTS_A, "B": PROMPTS_B.iloc[:2]}, 2)
+
+
+def test_per_set_prompts_that_are_all_equal_give_the_single_frame_table(two_scorers):
+    responses = {"A": RESPONSES_A, "B": RESPONSES_B}
+    pairs = [("u", "A"), ("m", "A"), ("m", "B")]
+    single = perplexity_table(two_scorers, responses, pairs, PROMPTS_A, samples_per_problem=2)
+    per_set = perplexity_table(two_scorers, responses, pairs,
+                               {"A": PROMPTS_A.copy(), "B": PROMPTS_A.copy(), "unused": PROMPTS_B},
+                               samples_per_problem=2)
+    pd.testing.assert_frame_equal(per_set, single, check_exact=True)
+    assert per_set.to_csv(index=False) == single.to_csv(index=False)
+
+
+# --- real-format (Hugging Face) checkpoints -----------------------------------------------------
+
+HUB_QUESTIONS = pd.DataFrame({"problem_id": ["q-0", "q-1"],
+                              "question": ["What is $2+3$?", "Solve $x^2 = {4}$ for x > 0."],
+                              "reference_answer": ["5", "2"]})
+CHAT = "<|im_start|>user\n{question}\nPut the answer in \\boxed{}.<|im_end|>\n<|im_start|>assistant\n"
+PLAIN = "Question:\n{question}\nAnswer:\nLet's think step by step.\n"
+OTHER = "<|im_start|>system\nReason first.<|im_end|>\n<|im_start|>user\n{question}<|im_end|>\n"
+
+
+def hub_responses(seed: int) -> pd.DataFrame:
+    """Scored-sample schema at paper scale: two samples per problem, one truncated."""
+    rng = np.random.default_rng(seed)
+    words = ["The", " answer", " is", " \\boxed{5}", " so", " x = 2", " é∑", "\n"]
+    completions = ["".join(rng.choice(words, size=int(rng.integers(2, 9)))) for _ in range(4)]
+    return pd.DataFrame({"problem_id": ["q-0", "q-0", "q-1", "q-1"], "sample_id": [0, 1, 0, 1],
+                         "completion": completions,
+                         "finish_reason": ["stop", "length", "stop", "stop"],
+                         "completion_tokens": [len(c.encode()) for c in completions],
+                         "grade_status_math_verify": ["correct", "wrong", "wrong", "correct"]})
+
+
+def prompts_for(template: str) -> pd.DataFrame:
+    return pd.DataFrame({"problem_id": HUB_QUESTIONS.problem_id,
+                         "prompt": [apply_template(template, q) for q in HUB_QUESTIONS.question]})
+
+
+@pytest.fixture(scope="module")
+def hub_snapshots(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("hub")
+    return {"base": save_in_cache(cache, "org/tiny-base", COMMIT, seed=0),
+            "rl": save_in_cache(cache, "org/tiny-rl", COMMIT, seed=1)}
+
+
+def test_hub_checkpoint_scores_each_set_after_its_own_template(hub_snapshots):
+    responses = {"base": hub_responses(0), "rl": hub_responses(1), "other": hub_responses(2)}
+    pairs = [("base", "base"), ("base", "other"), ("base", "rl"), ("rl", "rl")]
+    templates = {"base": CHAT, "rl": CHAT, "other": OTHER}
+    table = perplexity_table(hub_snapshots, responses, pairs,
+                             {m: prompts_for(t) for m, t in templates.items()},
+                             samples_per_problem=2, batch_size=2, device="cpu", dtype="float32")
+    assert list(zip(table.scorer, table.responses)) == [p for p in pairs for _ in range(2)]
+    assert np.isfinite(table[["nll_per_token", "nll_matched_length"]].to_numpy()).all()
+    assert (table.nll_per_token > 0).all()
+    # One token per byte, eos after each stopped sample.
+    for name, frame in responses.items():
+        expected = (frame.completion_tokens + (frame.finish_reason == "stop")).groupby(
+            frame.problem_id).sum().tolist()
+        part = table[table.responses == name]
+        assert part.n_tokens.tolist() == expected * (len(part) // 2)
+
+    # By hand: the base's NLL of "other"'s first sample of q-0, after other's prompt.
+    model, tokenizer = load_checkpoint(hub_snapshots["base"])
+    sample = responses["other"].iloc[0]
+    prompt_ids = tokenizer(apply_template(OTHER, HUB_QUESTIONS.question[0]))["input_ids"]
+    assert tokenizer.convert_tokens_to_ids("<|im_start|>") in prompt_ids  # a special, not text
+    scored = tokenizer(sample.completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    with torch.no_grad():
+        logprobs = torch.log_softmax(model(input_ids=torch.tensor([prompt_ids + scored])).logits[0].double(), -1)
+    by_hand = -sum(logprobs[len(prompt_ids) - 1 + t, token].item() for t, token in enumerate(scored))
+    one = perplexity_table(hub_snapshots, {"other": responses["other"].iloc[[0]]},
+                           [("base", "other")], {"other": prompts_for(OTHER).iloc[[0]]}, 1)
+    assert one.nll_per_token.iloc[0] * len(scored) == pytest.approx(by_hand, abs=1e-4)
+
+    # Another template for "other" changes its rows and nothing else.
+    changed = perplexity_table(hub_snapshots, responses, pairs,
+                               {m: prompts_for(PLAIN if m == "other" else t)
+                                for m, t in templates.items()},
+                               samples_per_problem=2, batch_size=2)
+    moved = (changed.responses == "other").to_numpy()
+    pd.testing.assert_frame_equal(changed[~moved], table[~moved], check_exact=True)
+    pd.testing.assert_frame_equal(changed[moved][["n_tokens", "matched_length"]],
+                                  table[moved][["n_tokens", "matched_length"]])
+    assert (changed[moved].nll_per_token.to_numpy() != table[moved].nll_per_token.to_numpy()).all()
+    assert (changed[moved].nll_matched_length.to_numpy()
+            != table[moved].nll_matched_length.to_numpy()).all()
+
+    # dtype reaches load_checkpoint: bfloat16 rounds differently, but not by much.
+    bf16 = perplexity_table(hub_snapshots, responses, pairs[:2],
+                            {m: prompts_for(t) for m, t in templates.items()},
+                            samples_per_problem=2, dtype="bfloat16")
+    first = table.iloc[:len(bf16)]
+    assert not np.array_equal(bf16.nll_per_token.to_numpy(), first.nll_per_token.to_numpy())
+    np.testing.assert_allclose(bf16.nll_per_token, first.nll_per_token, atol=0.05)
+
+
+def test_checkpoint_perplexity_rule_script(hub_snapshots, tmp_path, monkeypatch):
+    """scripts/score_checkpoint_perplexity.py with Snakemake's object stood in for: the
+    C3 pairs per benchmark, each response set after its own model's template."""
+    benchmarks = ["easy", "hard"]
+    models = {"base": "fam-base", "rl": ["fam-rl"], "others": ["fam-distill"]}
+    responded = ["fam-base", "fam-rl", "fam-distill"]
+    templates = {"fam-base": {"easy": CHAT, "hard": PLAIN}, "fam-rl": {"easy": CHAT, "hard": PLAIN},
+                 "fam-distill": {"easy": OTHER, "hard": OTHER}}
+    manifests = []
+    for name, key in (("fam-base", "base"), ("fam-rl", "rl")):
+        manifests.append(tmp_path / f"{name}.json")
+        manifests[-1].write_text(json.dumps({"path": str(hub_snapshots[key])}))
+    problems, responses, frames = [], [], {}
+    for benchmark in benchmarks:
+        problems.append(tmp_path / f"{benchmark}.jsonl")
+        HUB_QUESTIONS.assign(source="test").to_json(problems[-1], orient="records", lines=True)
+    for i, model in enumerate(responded):
+        for j, benchmark in enumerate(benchmarks):
+            frames[model, benchmark] = hub_responses(10 * i + j)
+            responses.append(tmp_path / f"{model}-{benchmark}.parquet")
+            frames[model, benchmark].to_parquet(responses[-1])
+    out = tmp_path / "table.csv"
+    snakemake = SimpleNamespace(
+        input=SimpleNamespace(scorers=[str(m) for m in manifests],
+                              responses=[str(r) for r in responses],
+                              problems=[str(p) for p in problems]),
+        output=SimpleNamespace(table=str(out)), log=[str(tmp_path / "job.log")],
+        params=SimpleNamespace(models=models, benchmarks=benchmarks, templates=templates,
+                               samples_per_problem=2, batch_size=4, device="cpu",
+                               dtype="float32", family="fam"))
+    monkeypatch.setattr("rlvr_boundary.workflow_io.start_job", lambda path: logging.getLogger("job"))
+    runpy.run_path(str(SCRIPTS / "score_checkpoint_perplexity.py"), init_globals={"snakemake": snakemake})
+
+    table = pd.read_csv(out, dtype={"problem_id": str})
+    assert list(table.columns) == PERPLEXITY_COLUMNS + ["family", "benchmark"]
+    pairs = [("fam-base", "fam-base"), ("fam-base", "fam-distill"), ("fam-base", "fam-rl"),
+             ("fam-rl", "fam-rl")]
+    assert list(dict.fromkeys(zip(table.benchmark, table.scorer, table.responses))) == [
+        (b, *pair) for b in benchmarks for pair in pairs]
+    assert (table.family == "fam").all() and len(table) == 2 * len(pairs) * 2
+    scorers = {"fam-base": hub_snapshots["base"], "fam-rl": hub_snapshots["rl"]}
+    for benchmark in benchmarks:
+        expected = perplexity_table(
+            scorers, {m: frames[m, benchmark] for m in responded}, pairs,
+            {m: prompts_for(templates[m][benchmark]) for m in responded}, 2, 4)
+        got = table[table.benchmark == benchmark][PERPLEXITY_COLUMNS].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-9)
 
 
 # --- entropy ----------------------------------------------------------------------------------

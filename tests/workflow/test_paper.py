@@ -114,10 +114,10 @@ def tiny_paper_run(tmp_path_factory):
 
 def test_tiny_paper_run_fetches_pinned_snapshots_with_manifests(tiny_paper_run):
     workdir, config = tiny_paper_run
-    manifest = json.loads((workdir / "results/paper/models/tiny/manifest.json").read_text())
+    manifest = json.loads((workdir / "results/models/tiny/manifest.json").read_text())
     assert manifest["revision"] == BASE_COMMIT and manifest["path"].endswith(BASE_COMMIT)
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= set(manifest["files"])
-    registry = pd.read_csv(workdir / "results/paper/tables/models.csv", keep_default_na=False)
+    registry = pd.read_csv(workdir / "results/tables/models.csv", keep_default_na=False)
     identity = dict(zip(registry.model, registry.revision_or_sha256))
     assert identity["tiny"] == f"rlvr-test/tiny-base@{BASE_COMMIT} sha256:{manifest['digest']}"
     sources = dict(zip(registry.model, registry.source))
@@ -126,28 +126,28 @@ def test_tiny_paper_run_fetches_pinned_snapshots_with_manifests(tiny_paper_run):
 
 def test_tiny_paper_run_trains_an_rl_model_with_the_math_verify_reward(tiny_paper_run):
     workdir, _ = tiny_paper_run
-    history = pd.read_csv(workdir / "results/paper/training/tiny-grpo.csv")
+    history = pd.read_csv(workdir / "results/training/tiny-grpo.csv")
     assert history.step.tolist() == [1, 2] and history.reward.between(0, 1).all()
-    prompts = pd.read_parquet(workdir / "results/paper/trained/tiny-grpo.prompts.parquet")
+    prompts = pd.read_parquet(workdir / "results/trained/tiny-grpo.prompts.parquet")
     assert len(prompts) == 1319 and prompts.prompt.str.startswith("<|im_start|>system").all()
-    assert "reward math_verify" in (workdir / "logs/paper/train_paper_rl/tiny-grpo.log").read_text()
-    trained = json.loads((workdir / "results/paper/models/tiny-grpo/manifest.json").read_text())
+    assert "reward math_verify" in (workdir / "logs/train_paper_rl/tiny-grpo.log").read_text()
+    trained = json.loads((workdir / "results/models/tiny-grpo/manifest.json").read_text())
     assert trained["source"] == "trained" and "model.safetensors" in trained["files"]
 
 
 def test_tiny_paper_run_counts_every_sample_under_both_graders(tiny_paper_run):
     workdir, _ = tiny_paper_run
-    counts = pd.read_parquet(workdir / "results/paper/tables/counts.parquet")
+    counts = pd.read_parquet(workdir / "results/tables/counts.parquet")
     assert set(counts.metric) == {"math_verify", "lenient"}
     per_benchmark = counts.groupby("benchmark").agg(n=("n", "max"), problems=("problem_id", "nunique"))
     assert per_benchmark.to_dict("index") == {"aime24": {"n": 8, "problems": 2},
                                               "math500": {"n": 4, "problems": 3}}
     assert (counts.groupby(["model", "benchmark", "metric"]).size() == counts.groupby(
         ["model", "benchmark", "metric"]).problem_id.nunique()).all()
-    samples = pd.read_parquet(workdir / "results/paper/samples/tiny/math500/T0.6/shard0.parquet")
+    samples = pd.read_parquet(workdir / "results/samples/tiny/math500/T0.6/shard0.parquet")
     assert list(samples.columns) == ["problem_id", "sample_id", "completion", "finish_reason",
                                      "completion_tokens"]
-    grading = pd.read_csv(workdir / "results/paper/tables/grading.csv")
+    grading = pd.read_csv(workdir / "results/tables/grading.csv")
     assert len(grading) == 8 and set(grading.samples) == {12, 16}
     # 8 new tokens from an untrained model: every sample is cut short, and counted as such.
     assert (grading.truncated == grading.samples).all()
@@ -155,16 +155,16 @@ def test_tiny_paper_run_counts_every_sample_under_both_graders(tiny_paper_run):
 
 def test_tiny_paper_run_reports_claims_and_curves(tiny_paper_run):
     workdir, _ = tiny_paper_run
-    passk = pd.read_csv(workdir / "results/paper/tables/passk.csv")
+    passk = pd.read_csv(workdir / "results/tables/passk.csv")
     ks = passk.groupby("benchmark").k.apply(lambda k: sorted(set(k))).to_dict()
     assert ks == {"aime24": [1, 2, 4, 8], "math500": [1, 2, 4]}
-    claims = json.loads((workdir / "results/paper/report/claims.json").read_text())
+    claims = json.loads((workdir / "results/report/claims.json").read_text())
     scopes = {(row["id"], row["scope"]) for row in claims}
     assert ("C1", "family=tiny/regime=test_recipe/benchmark=math500") in scopes
     assert ("C7", "family=tiny/benchmark=aime24") in scopes
     assert ("C2", "family=tiny/regime=ours/benchmark=aime24") in scopes
-    assert "math-verify" in (workdir / "results/paper/report/claims.md").read_text()
-    assert (workdir / "results/paper/figures/passk_curves_tiny.png").stat().st_size > 0
+    assert "math-verify" in (workdir / "results/report/claims.md").read_text()
+    assert (workdir / "results/figures/passk_curves_tiny.png").stat().st_size > 0
     again = run_snakemake(workdir, "-n", "--configfile", "paper_tiny.yaml")
     assert "Nothing to be done" in again.stdout + again.stderr
 
@@ -174,10 +174,10 @@ def test_unpinned_revision_stops_the_fetch_with_its_name(tmp_path):
     config = _tiny_paper_config(tmp_path, workdir)
     config["models"]["tiny"]["revision"] = None
     (workdir / "unpinned.yaml").write_text(yaml.safe_dump(config))
-    result = run_snakemake(workdir, "results/paper/models/tiny/manifest.json", "--cores", "1",
+    result = run_snakemake(workdir, "results/models/tiny/manifest.json", "--cores", "1",
                            "--configfile", "unpinned.yaml", check=False)
     assert result.returncode != 0
-    log = (workdir / "logs/paper/fetch_model/tiny.log").read_text()
+    log = (workdir / "logs/fetch_model/tiny.log").read_text()
     assert "rlvr-test/tiny-base: revision None is not pinned" in log
 
 

