@@ -1,5 +1,5 @@
 # Real benchmarks, normalised: one rule for the real-data section (rules/real.smk) and the
-# paper-scale study (rules/paper.smk). The including file sets BENCHMARK_SPECS (name ->
+# paper-scale study (rules/checkpoints.smk). The including file sets BENCHMARK_SPECS (name ->
 # file or Hub dataset, sha256 pin) and BENCHMARK_DIR (where normalised files go).
 # What loading reads: other keys of a spec (n, limit, ...) must not rerun this rule.
 _LOAD_KEYS = ("format", "file", "hub", "sha256", "expected_rows")

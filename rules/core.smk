@@ -16,14 +16,14 @@ def add_code_inputs():
     transitively (rlvr_boundary.codedeps). Snakemake tracks the script file alone; with these
     an edit of the logic reruns exactly the steps that run it. Derived from the imports
     themselves, never listed by hand. The Snakefile calls this once every rule is defined."""
-    for each_rule in workflow.rules:
-        if each_rule.script is None:
+    for step in workflow.rules:
+        if step.script is None:
             continue
-        script = Path(each_rule.basedir.get_path_or_uri(secret_free=True)) / each_rule.script
+        script = Path(step.basedir.get_path_or_uri(secret_free=True)) / step.script
         files = [os.path.relpath(path) for path in import_closure(PACKAGE_DIR.parent, script)]
-        if each_rule.input_modifier is None:  # a rule with no other input
-            each_rule.input_modifier = workflow.modifier.path_modifier
-        each_rule.set_input(code=files)
+        if step.input_modifier is None:  # a rule with no other input
+            step.input_modifier = workflow.modifier.path_modifier
+        step.set_input(code=files)
 
 
 def seed_for(*names):

