@@ -31,7 +31,9 @@ from unittest import mock
 import torch
 from onednn_linear import deep_pretraining
 
-from rlvr_boundary import modeling, onednn, pretrain
+from rlvr_boundary.models import modeling
+from rlvr_boundary.models import onednn
+from rlvr_boundary.training import pretrain
 
 STUDY_STEPS = 1500  # config.yaml: families' pretrain steps
 

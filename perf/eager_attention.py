@@ -17,7 +17,9 @@ from unittest import mock
 import torch
 from onednn_linear import best_of_interleaved, deep_pretraining
 
-from rlvr_boundary import modeling, onednn, pretrain
+from rlvr_boundary.models import modeling
+from rlvr_boundary.models import onednn
+from rlvr_boundary.training import pretrain
 
 
 def _eager(architecture: dict, max_positions: int):

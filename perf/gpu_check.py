@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rlvr_boundary.data import make_splits
-from rlvr_boundary.grading import grade_samples
-from rlvr_boundary.modeling import load_checkpoint, save_checkpoint
-from rlvr_boundary.pretrain import pretrain
-from rlvr_boundary.sampling import greedy_completions, sample_completions
-from rlvr_boundary.task import World
+from rlvr_boundary.world.data import make_splits
+from rlvr_boundary.grading.counting import grade_samples
+from rlvr_boundary.models.modeling import load_checkpoint, save_checkpoint
+from rlvr_boundary.training.pretrain import pretrain
+from rlvr_boundary.sampling.generate import greedy_completions, sample_completions
+from rlvr_boundary.world.task import World
 
 ARCHITECTURE = {"hidden_size": 128, "intermediate_size": 512, "num_hidden_layers": 2,
                 "num_attention_heads": 4}
@@ -87,7 +87,7 @@ def main() -> None:
                 "answer_pass_at_1": round(float(scored.answer_correct.mean()), 4)}
 
     def run_grpo():
-        from rlvr_boundary.rl import train_rl
+        from rlvr_boundary.training.rl import train_rl
 
         settings = {"steps": 30, "prompts_per_step": 16, "generations_per_prompt": 8,
                     "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 32,
@@ -100,7 +100,7 @@ def main() -> None:
                 "checkpoints": sorted(p.name for p in (work / "rl-checkpoints").iterdir())}
 
     def run_sft():
-        from rlvr_boundary.distill import sft
+        from rlvr_boundary.training.distill import sft
 
         train = splits["train"][splits["train"].depth.between(2, 6)].head(512)
         model, _, history = sft(base, train.rename(columns={"reference": "completion"}),

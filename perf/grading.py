@@ -35,8 +35,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from rlvr_boundary import latex_parsing
-from rlvr_boundary.math_grading import (
+from rlvr_boundary.grading import latex_parsing
+from rlvr_boundary.grading.math_answers import (
     DEFAULT_TIMEOUT_S,
     TAIL_CHARS,
     extract_boxed,

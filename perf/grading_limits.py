@@ -26,7 +26,7 @@ from collections import Counter
 import pandas as pd
 from grading import make_corpus
 
-from rlvr_boundary.math_grading import DEFAULT_TIMEOUT_S, grade_completions
+from rlvr_boundary.grading.math_answers import DEFAULT_TIMEOUT_S, grade_completions
 
 STATUS = "grade_status_math_verify"
 

@@ -22,7 +22,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from rlvr_boundary.modeling import build_model, save_checkpoint
+from rlvr_boundary.models.modeling import build_model, save_checkpoint
 
 ARCHITECTURE = {"hidden_size": 96, "intermediate_size": 384, "num_hidden_layers": 3,
                 "num_attention_heads": 3}
@@ -33,9 +33,9 @@ JOB = textwrap.dedent("""
 
     import pandas as pd
 
-    from rlvr_boundary.modeling import load_checkpoint, set_determinism
-    from rlvr_boundary.sampling import sample_completions
-    from rlvr_boundary.workflow_io import start_job, write_parquet
+    from rlvr_boundary.models.modeling import load_checkpoint, set_determinism
+    from rlvr_boundary.sampling.generate import sample_completions
+    from rlvr_boundary.workflow.job_io import start_job, write_parquet
 
     folder, freeze, problems, n = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3]), int(sys.argv[4])
     if freeze:

@@ -7,7 +7,7 @@
    onednn.weight_gradient; the transposed views in the formula's order, and copies of them,
    as earlier versions did; all three must give the same bits), and whether oneDNN's output
    equals MKL's bit for bit.
-2. Pretraining steps of a `deep` base with plain nn.Linear vs rlvr_boundary.onednn's
+2. Pretraining steps of a `deep` base with plain nn.Linear vs rlvr_boundary.models.onednn's
    linears (forward, input and weight gradients in oneDNN): CPU seconds, ratio, last loss.
 """
 
@@ -21,9 +21,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rlvr_boundary import onednn, pretrain
-from rlvr_boundary.data import make_splits
-from rlvr_boundary.task import World
+from rlvr_boundary.models import onednn
+from rlvr_boundary.training import pretrain
+from rlvr_boundary.world.data import make_splits
+from rlvr_boundary.world.task import World
 
 SHAPES = [(96, 96), (96, 384), (384, 96)]  # (in, out) of the deep family's layers
 ROWS = [1, 16, 32, 64, 128, 2048, 7680]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from rlvr_boundary.benchmarks import load_benchmark
-from rlvr_boundary.hub_models import fetch_snapshot, manifest_digest, snapshot_manifest
-from rlvr_boundary.paper_sampling import sample_problems
+from rlvr_boundary.sampling.benchmarks import load_benchmark
+from rlvr_boundary.models.hub_models import fetch_snapshot, manifest_digest, snapshot_manifest
+from rlvr_boundary.sampling.checkpoints import sample_problems
 from tiny_hub import save_in_cache
 
 COMMIT = "c" * 40

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from rlvr_boundary.passk import bootstrap_mean_ci, bootstrap_weights, pass_at_k_matrix
+from rlvr_boundary.stats.passk import bootstrap_mean_ci, bootstrap_weights, pass_at_k_matrix
 
 
 def estimate_pass_at_k(num_samples, num_correct, k):

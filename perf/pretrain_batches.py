@@ -3,7 +3,7 @@ glibc's default allocator, same run.
 
     python perf/pretrain_batches.py [--steps 200] [--threads 1] [--repeats 2] [--groups 2 4]
 
-``rlvr_boundary.pretrain`` pads each of ``LENGTH_GROUPS`` parts of a batch only to its own
+``rlvr_boundary.training.pretrain`` pads each of ``LENGTH_GROUPS`` parts of a batch only to its own
 longest row and keeps freed memory in the process (``allocator.retain_freed_memory``: every
 step reallocates its activations). Variants: parts in {1 (the whole batch), ``--groups``}
 x allocator {glibc default, freed memory kept}; the baseline is the whole batch with the
@@ -23,7 +23,7 @@ import multiprocessing
 import torch
 from onednn_linear import best_of_interleaved, deep_pretraining
 
-from rlvr_boundary import pretrain
+from rlvr_boundary.training import pretrain
 
 
 def _run(groups: int, retain: bool, steps: int, threads: int) -> tuple[float, float]:

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rlvr_boundary.data import make_splits
-from rlvr_boundary.modeling import save_checkpoint
-from rlvr_boundary.pretrain import pretrain
-from rlvr_boundary.rl import TRAINER_OPTIONS, train_rl
-from rlvr_boundary.task import World
+from rlvr_boundary.world.data import make_splits
+from rlvr_boundary.models.modeling import save_checkpoint
+from rlvr_boundary.training.pretrain import pretrain
+from rlvr_boundary.training.rl import TRAINER_OPTIONS, train_rl
+from rlvr_boundary.world.task import World
 
 RL = {"steps": 200, "prompts_per_step": 16, "generations_per_prompt": 8, "temperature": 1.0,
       "top_p": 1.0, "max_new_tokens": 32, "learning_rate": 3e-4, "beta": 0.0, "loss_type": "grpo",

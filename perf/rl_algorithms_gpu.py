@@ -21,10 +21,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit"))
 import test_rl_algorithms as spec  # noqa: E402  (the unit tests' settings and estimator map)
 
-from rlvr_boundary import rl  # noqa: E402
-from rlvr_boundary.data import draw_problems, problems_frame  # noqa: E402
-from rlvr_boundary.modeling import save_checkpoint  # noqa: E402
-from rlvr_boundary.pretrain import pretrain  # noqa: E402
+from rlvr_boundary.training import rl  # noqa: E402
+from rlvr_boundary.world.data import draw_problems, problems_frame  # noqa: E402
+from rlvr_boundary.models.modeling import save_checkpoint  # noqa: E402
+from rlvr_boundary.training.pretrain import pretrain  # noqa: E402
 
 
 def main() -> None:

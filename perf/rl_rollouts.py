@@ -2,7 +2,7 @@
 
     python perf/rl_rollouts.py [--model /tmp/base] [--steps 60] [--repeats 2] [--algorithms grpo remax]
 
-The trainers of ``rlvr_boundary.rl_algorithms`` roll out on CPU through
+The trainers of ``rlvr_boundary.training.rl_algorithms`` roll out on CPU through
 ``sampling.complete_token_ids`` (SamplerRolloutMixin); the baseline is the same trainer
 with ``use_sampler_rollouts = False``, i.e. TRL's ``generate`` path. Both train from the same
 base with config.yaml's RL settings (perf/rl_algorithms.py's RL), interleaved, best of
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from rl_algorithms import ALGORITHMS, RL, pretrain_deep_base, rl_splits
 
-from rlvr_boundary.rl import train_rl
-from rlvr_boundary.rl_algorithms import SamplerRolloutMixin
+from rlvr_boundary.training.rl import train_rl
+from rlvr_boundary.training.rl_algorithms import SamplerRolloutMixin
 
 
 def _train(model_path, prompts, name: str, steps: int, sampler: bool, out: Path) -> tuple[float, float, float]:

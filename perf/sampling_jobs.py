@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rlvr_boundary.data import make_splits
-from rlvr_boundary.modeling import build_model, save_checkpoint
+from rlvr_boundary.world.data import make_splits
+from rlvr_boundary.models.modeling import build_model, save_checkpoint
 
 ARCHITECTURE = {"hidden_size": 96, "intermediate_size": 384, "num_hidden_layers": 3,
                 "num_attention_heads": 3}
@@ -45,9 +45,9 @@ JOB = textwrap.dedent("""
 
     import pandas as pd
 
-    from rlvr_boundary.benchmark_sampling import sample_benchmarks
-    from rlvr_boundary.modeling import load_checkpoint, set_determinism
-    from rlvr_boundary.workflow_io import start_job, write_parquet
+    from rlvr_boundary.sampling.tiny_world import sample_benchmarks
+    from rlvr_boundary.models.modeling import load_checkpoint, set_determinism
+    from rlvr_boundary.workflow.job_io import start_job, write_parquet
 
     model_path, out, n, seeds = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
     start_job(out + ".log")

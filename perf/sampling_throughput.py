@@ -5,7 +5,7 @@
 Without --model, a tiny base is pretrained for a few hundred steps first (~40 s), so
 completions stop at eos as a trained model's do. The baseline runs the model as plain
 transformers (nn.Linear, MKL); ours as the workflow loads it (linear layers through
-oneDNN on AMD CPUs, rlvr_boundary.onednn). Prints sequences/s and generated tokens/s of both, the
+oneDNN on AMD CPUs, rlvr_boundary.models.onednn). Prints sequences/s and generated tokens/s of both, the
 ratio, and each one's share of a roofline: model FLOPs per token (2 x parameters) x
 tokens/s over the fp32 matmul peak measured in the same run and threads (the faster of
 MKL and oneDNN on a 1,024-square product).
@@ -21,12 +21,12 @@ import time
 import numpy as np
 import torch
 
-from rlvr_boundary import onednn
-from rlvr_boundary.data import make_splits
-from rlvr_boundary.modeling import load_checkpoint
-from rlvr_boundary.pretrain import pretrain
-from rlvr_boundary.sampling import sample_completions
-from rlvr_boundary.task import World
+from rlvr_boundary.models import onednn
+from rlvr_boundary.world.data import make_splits
+from rlvr_boundary.models.modeling import load_checkpoint
+from rlvr_boundary.training.pretrain import pretrain
+from rlvr_boundary.sampling.generate import sample_completions
+from rlvr_boundary.world.task import World
 
 
 def our_sampler(model, tokenizer, prompts, n, max_new_tokens) -> tuple[float, float]:

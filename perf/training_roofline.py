@@ -41,10 +41,10 @@ from rl_algorithms import ALGORITHMS, RL, pretrain_deep_base, rl_splits
 from sampling_throughput import matmul_peak
 from torch.profiler import ProfilerActivity, profile
 
-from rlvr_boundary import onednn
-from rlvr_boundary.rl import train_rl
+from rlvr_boundary.models import onednn
+from rlvr_boundary.training.rl import train_rl
 
-# On AMD CPUs the models' linears run in oneDNN (rlvr_boundary.onednn), whose op the
+# On AMD CPUs the models' linears run in oneDNN (rlvr_boundary.models.onednn), whose op the
 # profiler records without FLOPs: those are counted from the shapes, x (M, K) @ w (N, K)^T.
 ONEDNN = "mkldnn::_linear_pointwise"
 REPLAY = {"aten::mm": (torch.mm, 2), "aten::bmm": (torch.bmm, 2), "aten::addmm": (torch.addmm, 3),

@@ -2,7 +2,7 @@
 # studies and what every shared rule reads from a plan, checked when the DAG is built.
 from snakemake.utils import validate
 
-from rlvr_boundary.paper_plan import (
+from rlvr_boundary.workflow.paper_plan import (
     model_gpus,
     paper_evaluations,
     paper_models,

@@ -2,9 +2,9 @@ from types import SimpleNamespace as Namespace
 
 from snakemake.utils import validate
 
-from rlvr_boundary.config_checks import check_config
-from rlvr_boundary.cpu import wants_onednn
-from rlvr_boundary.study_plan import (
+from rlvr_boundary.workflow.config_checks import check_config
+from rlvr_boundary.models.cpu import wants_onednn
+from rlvr_boundary.workflow.study_plan import (
     checkpoint_steps,
     family_specs,
     plan_evaluations,
@@ -30,7 +30,7 @@ SHARDS = list(range(config["sampling"]["shards"]))
 DEVICE = config["device"]
 GPUS = 1 if DEVICE == "cuda" else 0
 STUDIES = studies(config)
-# Every model of the study, by id (rlvr_boundary.study_plan explains the ids).
+# Every model of the study, by id (rlvr_boundary.workflow.study_plan explains the ids).
 MODELS = plan_models(config)
 FAMILY_SPECS = family_specs(config)
 EVALUATIONS = plan_evaluations(config, MODELS)
@@ -109,7 +109,7 @@ def checkpoints_of(models):
 
 def report_context():
     """claims.md's lines on what the metric, benchmarks and regimes are."""
-    from rlvr_boundary.report import tiny_world_context
+    from rlvr_boundary.report.markdown import tiny_world_context
 
     labels = {name: spec.get("analog", "") for name, spec in config["benchmarks"].items()}
     return tiny_world_context({"metric": config["analysis"]["claim_metric"]}, labels,

@@ -7,13 +7,13 @@ import sys
 PACKAGE_DIR = Path(workflow.basedir) / "src" / "rlvr_boundary"
 sys.path.insert(0, str(PACKAGE_DIR.parent))
 
-from rlvr_boundary.codedeps import import_closure
-from rlvr_boundary.seeds import derive_seed
+from rlvr_boundary.workflow.codedeps import import_closure
+from rlvr_boundary.stats.seeds import derive_seed
 
 
 def add_code_inputs():
     """Every rule with a script gets, as input `code`, the package files its script imports,
-    transitively (rlvr_boundary.codedeps). Snakemake tracks the script file alone; with these
+    transitively (rlvr_boundary.workflow.codedeps). Snakemake tracks the script file alone; with these
     an edit of the logic reruns exactly the steps that run it. Derived from the imports
     themselves, never listed by hand. The Snakefile calls this once every rule is defined."""
     for step in workflow.rules:

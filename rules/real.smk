@@ -2,7 +2,7 @@
 # SimpleRL-Zoo RL model on MATH500 (n = 128, T = 0.6) from a public reproduction
 # (data/real/SOURCE.md), through the same pass@k and bootstrap code as the tiny world.
 # Settings: the optional `real:` config block (schemas/config.schema.yaml, `real`).
-from rlvr_boundary.real_counts import real_settings
+from rlvr_boundary.analyses.real_counts import real_settings
 
 REAL = real_settings(config)
 REAL_PASSK_KS = list(range(1, REAL["samples_per_problem"] + 1))

@@ -1,18 +1,18 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from rlvr_boundary.boundary_plots import (
+from rlvr_boundary.report.boundary_plots import (
     plot_accuracy_histograms,
     plot_cot_validity,
     plot_coverage_bars,
     plot_crossover_spread,
     plot_regime_gap,
 )
-from rlvr_boundary.cot_validity import cot_validity_table
-from rlvr_boundary.coverage import accuracy_histogram, coverage_table
-from rlvr_boundary.plots import save_figure
-from rlvr_boundary.regimes import crossover_spread, regime_table
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.analyses.cot_validity import cot_validity_table
+from rlvr_boundary.analyses.coverage import accuracy_histogram, coverage_table
+from rlvr_boundary.report.plots import save_figure
+from rlvr_boundary.analyses.regimes import crossover_spread, regime_table
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 log = start_job(snakemake.log[0])
 p, out = snakemake.params, snakemake.output

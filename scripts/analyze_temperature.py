@@ -1,9 +1,9 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from rlvr_boundary.plots import save_figure
-from rlvr_boundary.temperature_study import plot_temperature_curves, temperature_table
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.report.plots import save_figure
+from rlvr_boundary.analyses.temperature_study import plot_temperature_curves, temperature_table
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 start_job(snakemake.log[0])
 p = snakemake.params

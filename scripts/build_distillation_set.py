@@ -1,8 +1,8 @@
 import pandas as pd
 
-from rlvr_boundary.distill import build_distillation_set
-from rlvr_boundary.modeling import load_checkpoint, set_determinism
-from rlvr_boundary.workflow_io import start_job, write_parquet
+from rlvr_boundary.training.distill import build_distillation_set
+from rlvr_boundary.models.modeling import load_checkpoint, set_determinism
+from rlvr_boundary.workflow.job_io import start_job, write_parquet
 
 start_job(snakemake.log[0])
 p = snakemake.params

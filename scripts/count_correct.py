@@ -2,8 +2,8 @@ import re
 
 import pandas as pd
 
-from rlvr_boundary.grading import count_correct
-from rlvr_boundary.workflow_io import start_job, write_parquet
+from rlvr_boundary.grading.counting import count_correct
+from rlvr_boundary.workflow.job_io import start_job, write_parquet
 
 start_job(snakemake.log[0])
 PATH = re.compile(r"results/scored/(?P<model>[^/]+)/(?P<benchmark>[^/]+)/T(?P<temperature>[0-9.]+)\.parquet$")

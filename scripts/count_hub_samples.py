@@ -1,8 +1,8 @@
 import pandas as pd
 
-from rlvr_boundary.grading import count_correct
-from rlvr_boundary.math_grading import GRADERS, grading_summary
-from rlvr_boundary.workflow_io import start_job, write_csv, write_parquet
+from rlvr_boundary.grading.counting import count_correct
+from rlvr_boundary.grading.math_answers import GRADERS, grading_summary
+from rlvr_boundary.workflow.job_io import start_job, write_csv, write_parquet
 
 log = start_job(snakemake.log[0])
 w = snakemake.wildcards

@@ -1,9 +1,9 @@
 import pandas as pd
 
-from rlvr_boundary.grading import count_correct
-from rlvr_boundary.math_grading import GRADERS, grader_comparison
-from rlvr_boundary.sample_import import original_counts
-from rlvr_boundary.workflow_io import start_job, write_csv, write_parquet
+from rlvr_boundary.grading.counting import count_correct
+from rlvr_boundary.grading.math_answers import GRADERS, grader_comparison
+from rlvr_boundary.sampling.imported import original_counts
+from rlvr_boundary.workflow.job_io import start_job, write_csv, write_parquet
 
 start_job(snakemake.log[0])
 entry, w = snakemake.params.entry, snakemake.wildcards

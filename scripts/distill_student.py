@@ -1,8 +1,8 @@
 import pandas as pd
 
-from rlvr_boundary.distill import sft
-from rlvr_boundary.modeling import save_checkpoint
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.training.distill import sft
+from rlvr_boundary.models.modeling import save_checkpoint
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 start_job(snakemake.log[0])
 p = snakemake.params

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from rlvr_boundary.passk_table import passk_table
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.stats.passk_table import passk_table
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 start_job(snakemake.log[0])
 a = snakemake.params.analysis

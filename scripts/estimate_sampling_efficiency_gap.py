@@ -1,7 +1,7 @@
 import pandas as pd
 
-from rlvr_boundary.algorithm_study import pairwise_differences, sampling_efficiency_gap
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.analyses.algorithm_study import pairwise_differences, sampling_efficiency_gap
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 log = start_job(snakemake.log[0])
 p = snakemake.params

@@ -1,10 +1,10 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from rlvr_boundary.algorithm_plots import plot_training_length
-from rlvr_boundary.algorithm_study import training_length_table
-from rlvr_boundary.plots import save_figure
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.report.algorithm_plots import plot_training_length
+from rlvr_boundary.analyses.algorithm_study import training_length_table
+from rlvr_boundary.report.plots import save_figure
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 start_job(snakemake.log[0])
 p = snakemake.params

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from rlvr_boundary.benchmarks import read_normalised
-from rlvr_boundary.cot_annotation import annotation_pages, export_annotations
-from rlvr_boundary.workflow_io import start_job, write_csv, write_text
+from rlvr_boundary.sampling.benchmarks import read_normalised
+from rlvr_boundary.analyses.cot_annotation import annotation_pages, export_annotations
+from rlvr_boundary.workflow.job_io import start_job, write_csv, write_text
 
 log = start_job(snakemake.log[0])
 p, out = snakemake.params, snakemake.output

@@ -1,11 +1,11 @@
-from rlvr_boundary.hub_models import (
+from rlvr_boundary.models.hub_models import (
     check_manifest,
     fetch_snapshot,
     local_manifest,
     manifest_digest,
     snapshot_manifest,
 )
-from rlvr_boundary.workflow_io import start_job, write_json
+from rlvr_boundary.workflow.job_io import start_job, write_json
 
 log = start_job(snakemake.log[0])
 entry = snakemake.params.entry

@@ -1,8 +1,8 @@
 import pandas as pd
 
-from rlvr_boundary.benchmarks import read_normalised
-from rlvr_boundary.math_grading import GRADERS, grade_completions
-from rlvr_boundary.workflow_io import start_job, write_parquet
+from rlvr_boundary.sampling.benchmarks import read_normalised
+from rlvr_boundary.grading.math_answers import GRADERS, grade_completions
+from rlvr_boundary.workflow.job_io import start_job, write_parquet
 
 log = start_job(snakemake.log[0])
 problems = read_normalised(snakemake.input.problems)

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from rlvr_boundary.grading import benchmark_samples, grade_samples
-from rlvr_boundary.workflow_io import start_job, write_parquet
+from rlvr_boundary.grading.counting import benchmark_samples, grade_samples
+from rlvr_boundary.workflow.job_io import start_job, write_parquet
 
 log = start_job(snakemake.log[0])
 # A sampling job's file holds every benchmark its model is sampled on at this temperature.

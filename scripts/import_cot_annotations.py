@@ -3,8 +3,8 @@ fully valid chain of thought, in the cot_validity table's format."""
 
 import pandas as pd
 
-from rlvr_boundary.cot_annotation import c5_from_annotations, read_annotations
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.analyses.cot_annotation import c5_from_annotations, read_annotations
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 log = start_job(snakemake.log[0])
 paths = [snakemake.input.annotations] if isinstance(snakemake.input.annotations, str) \

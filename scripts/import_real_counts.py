@@ -1,5 +1,5 @@
-from rlvr_boundary.real_counts import load_real_counts, math500_problem_ids
-from rlvr_boundary.workflow_io import start_job, write_parquet
+from rlvr_boundary.analyses.real_counts import load_real_counts, math500_problem_ids
+from rlvr_boundary.workflow.job_io import start_job, write_parquet
 
 log = start_job(snakemake.log[0])
 real = snakemake.params.real

@@ -1,6 +1,6 @@
-from rlvr_boundary.benchmarks import load_benchmark, load_local
-from rlvr_boundary.sample_import import benchmark_index, import_math_eval
-from rlvr_boundary.workflow_io import start_job, write_parquet
+from rlvr_boundary.sampling.benchmarks import load_benchmark, load_local
+from rlvr_boundary.sampling.imported import benchmark_index, import_math_eval
+from rlvr_boundary.workflow.job_io import start_job, write_parquet
 
 log = start_job(snakemake.log[0])
 entry, spec = snakemake.params.entry, snakemake.params.spec

@@ -1,5 +1,5 @@
-from rlvr_boundary.benchmarks import apply_template, read_normalised
-from rlvr_boundary.workflow_io import start_job, write_parquet
+from rlvr_boundary.sampling.benchmarks import apply_template, read_normalised
+from rlvr_boundary.workflow.job_io import start_job, write_parquet
 
 log = start_job(snakemake.log[0])
 problems = read_normalised(snakemake.input.problems)

@@ -1,9 +1,9 @@
 import numpy as np
 
-from rlvr_boundary.data import make_splits
-from rlvr_boundary.seeds import derive_seed
-from rlvr_boundary.task import World
-from rlvr_boundary.workflow_io import start_job, write_json, write_parquet
+from rlvr_boundary.world.data import make_splits
+from rlvr_boundary.stats.seeds import derive_seed
+from rlvr_boundary.world.task import World
+from rlvr_boundary.workflow.job_io import start_job, write_json, write_parquet
 
 log = start_job(snakemake.log[0])
 p = snakemake.params

@@ -1,8 +1,8 @@
 import pandas as pd
 
-from rlvr_boundary.modeling import load_checkpoint, set_determinism
-from rlvr_boundary.perplexity import samples_entropy
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.models.modeling import load_checkpoint, set_determinism
+from rlvr_boundary.analyses.perplexity import samples_entropy
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 log = start_job(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards

@@ -1,9 +1,9 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from rlvr_boundary.algorithm_plots import plot_algorithm_curves, plot_training_curves
-from rlvr_boundary.plots import save_figure
-from rlvr_boundary.workflow_io import start_job
+from rlvr_boundary.report.algorithm_plots import plot_algorithm_curves, plot_training_curves
+from rlvr_boundary.report.plots import save_figure
+from rlvr_boundary.workflow.job_io import start_job
 
 start_job(snakemake.log[0])
 p = snakemake.params

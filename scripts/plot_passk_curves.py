@@ -1,8 +1,8 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from rlvr_boundary.plots import plot_passk_curves, save_figure
-from rlvr_boundary.workflow_io import start_job
+from rlvr_boundary.report.plots import plot_passk_curves, save_figure
+from rlvr_boundary.workflow.job_io import start_job
 
 start_job(snakemake.log[0])
 p = snakemake.params

@@ -3,9 +3,9 @@ import json
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from rlvr_boundary.plots import save_figure
-from rlvr_boundary.real_counts import plot_real_histogram, plot_real_passk
-from rlvr_boundary.workflow_io import start_job
+from rlvr_boundary.report.plots import save_figure
+from rlvr_boundary.analyses.real_counts import plot_real_histogram, plot_real_passk
+from rlvr_boundary.workflow.job_io import start_job
 
 start_job(snakemake.log[0])
 summary = json.loads(open(snakemake.input.summary).read())

@@ -1,5 +1,5 @@
-from rlvr_boundary.benchmarks import load_benchmark, write_normalised
-from rlvr_boundary.workflow_io import start_job
+from rlvr_boundary.sampling.benchmarks import load_benchmark, write_normalised
+from rlvr_boundary.workflow.job_io import start_job
 
 log = start_job(snakemake.log[0])
 table, manifest = load_benchmark(snakemake.wildcards.benchmark, snakemake.params.spec)

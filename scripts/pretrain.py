@@ -2,10 +2,10 @@ import json
 
 import pandas as pd
 
-from rlvr_boundary.modeling import save_checkpoint
-from rlvr_boundary.pretrain import pretrain
-from rlvr_boundary.task import World
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.models.modeling import save_checkpoint
+from rlvr_boundary.training.pretrain import pretrain
+from rlvr_boundary.world.task import World
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 start_job(snakemake.log[0])
 p = snakemake.params

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from rlvr_boundary.real_counts import REAL_MODELS, accuracy_histogram, coverage_sets
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.analyses.real_counts import REAL_MODELS, accuracy_histogram, coverage_sets
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 start_job(snakemake.log[0])
 counts = pd.read_parquet(snakemake.input.counts)

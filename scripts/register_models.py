@@ -1,5 +1,5 @@
-from rlvr_boundary.registry import registry_table
-from rlvr_boundary.workflow_io import sha256_tree, start_job, write_csv
+from rlvr_boundary.models.registry import registry_table
+from rlvr_boundary.workflow.job_io import sha256_tree, start_job, write_csv
 
 start_job(snakemake.log[0])
 digests = [sha256_tree(folder) for folder in snakemake.params.folders]

@@ -1,7 +1,7 @@
 import json
 
-from rlvr_boundary.registry import registry_table
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.models.registry import registry_table
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 start_job(snakemake.log[0])
 manifests = [json.loads(open(path).read()) for path in snakemake.input.manifests]

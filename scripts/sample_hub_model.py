@@ -1,8 +1,8 @@
 import json
 
-from rlvr_boundary.benchmarks import read_normalised
-from rlvr_boundary.paper_sampling import sample_problems, shard_problems
-from rlvr_boundary.workflow_io import start_job, write_parquet
+from rlvr_boundary.sampling.benchmarks import read_normalised
+from rlvr_boundary.sampling.checkpoints import sample_problems, shard_problems
+from rlvr_boundary.workflow.job_io import start_job, write_parquet
 
 log = start_job(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards

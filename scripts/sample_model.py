@@ -2,9 +2,9 @@ import os
 
 import pandas as pd
 
-from rlvr_boundary.benchmark_sampling import sample_benchmarks
-from rlvr_boundary.modeling import load_checkpoint, set_determinism
-from rlvr_boundary.workflow_io import start_job, write_parquet
+from rlvr_boundary.sampling.tiny_world import sample_benchmarks
+from rlvr_boundary.models.modeling import load_checkpoint, set_determinism
+from rlvr_boundary.workflow.job_io import start_job, write_parquet
 
 log = start_job(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards

@@ -2,9 +2,9 @@ import json
 
 import pandas as pd
 
-from rlvr_boundary.benchmarks import apply_template, read_normalised
-from rlvr_boundary.perplexity import perplexity_table
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.sampling.benchmarks import apply_template, read_normalised
+from rlvr_boundary.analyses.perplexity import perplexity_table
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 log = start_job(snakemake.log[0])
 p = snakemake.params

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from rlvr_boundary.perplexity import perplexity_table
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.analyses.perplexity import perplexity_table
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 log = start_job(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards

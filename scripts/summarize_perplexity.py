@@ -1,12 +1,12 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from rlvr_boundary.claims import benchmark_seed
-from rlvr_boundary.passk import bootstrap_weights
-from rlvr_boundary.perplexity import perplexity_shift
-from rlvr_boundary.perplexity_plots import plot_perplexity_distributions
-from rlvr_boundary.plots import save_figure
-from rlvr_boundary.workflow_io import start_job, write_csv
+from rlvr_boundary.report.claims import benchmark_seed
+from rlvr_boundary.stats.passk import bootstrap_weights
+from rlvr_boundary.analyses.perplexity import perplexity_shift
+from rlvr_boundary.report.perplexity_plots import plot_perplexity_distributions
+from rlvr_boundary.report.plots import save_figure
+from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 log = start_job(snakemake.log[0])
 p = snakemake.params

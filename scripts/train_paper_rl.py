@@ -1,7 +1,7 @@
 import json
 
-from rlvr_boundary.rl_job import run_rule
-from rlvr_boundary.workflow_io import start_job
+from rlvr_boundary.training.rl_job import run_rule
+from rlvr_boundary.workflow.job_io import start_job
 
 start_job(snakemake.log[0])
 base = json.loads(open(snakemake.input.base).read())["path"]

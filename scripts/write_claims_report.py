@@ -1,11 +1,11 @@
 import pandas as pd
 
-from rlvr_boundary.algorithm_study import c6_rows
-from rlvr_boundary.boundary_claims import boundary_claim_rows, c3_perplexity_rows
-from rlvr_boundary.claims import evaluate_claims
-from rlvr_boundary.cot_validity import COT_COLUMNS
-from rlvr_boundary.report import assemble_claims, name_missing_inputs, render_markdown
-from rlvr_boundary.report_sections import (
+from rlvr_boundary.analyses.algorithm_study import c6_rows
+from rlvr_boundary.report.boundary_claims import boundary_claim_rows, c3_perplexity_rows
+from rlvr_boundary.report.claims import evaluate_claims
+from rlvr_boundary.analyses.cot_validity import COT_COLUMNS
+from rlvr_boundary.report.markdown import assemble_claims, name_missing_inputs, render_markdown
+from rlvr_boundary.report.sections import (
     algorithms_section,
     grading_section,
     real_section,
@@ -14,7 +14,7 @@ from rlvr_boundary.report_sections import (
     temperature_section,
     training_length_section,
 )
-from rlvr_boundary.workflow_io import start_job, write_json, write_text
+from rlvr_boundary.workflow.job_io import start_job, write_json, write_text
 
 start_job(snakemake.log[0])
 p, given = snakemake.params, snakemake.input.keys()

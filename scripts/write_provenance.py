@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rlvr_boundary.provenance import provenance
-from rlvr_boundary.workflow_io import start_job, write_json
+from rlvr_boundary.workflow.provenance import provenance
+from rlvr_boundary.workflow.job_io import start_job, write_json
 
 start_job(snakemake.log[0])
 registry = pd.read_csv(snakemake.input.registry, keep_default_na=False)

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from rlvr_boundary.real_counts import real_report_markdown, real_summary
-from rlvr_boundary.workflow_io import start_job, write_json, write_text
+from rlvr_boundary.analyses.real_counts import real_report_markdown, real_summary
+from rlvr_boundary.workflow.job_io import start_job, write_json, write_text
 
 start_job(snakemake.log[0])
 summary = real_summary(pd.read_parquet(snakemake.input.counts), pd.read_csv(snakemake.input.passk),

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from rlvr_boundary.data import draw_problems, problems_frame
-from rlvr_boundary.modeling import save_checkpoint
-from rlvr_boundary.pretrain import pretrain
+from rlvr_boundary.world.data import draw_problems, problems_frame
+from rlvr_boundary.models.modeling import save_checkpoint
+from rlvr_boundary.training.pretrain import pretrain
 
 
 @pytest.fixture(scope="session")

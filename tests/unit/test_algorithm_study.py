@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlvr_boundary.algorithm_study import (
+from rlvr_boundary.analyses.algorithm_study import (
     alike_verdict,
     c6_rows,
     far_verdict,
@@ -12,7 +12,7 @@ from rlvr_boundary.algorithm_study import (
     sampling_efficiency_gap,
     training_length_table,
 )
-from rlvr_boundary.passk import pass_at_k
+from rlvr_boundary.stats.passk import pass_at_k
 
 N = 16
 SETTINGS = dict(metric="trace", temperature=1.0, n_resamples=400, seed=3, level=0.95)

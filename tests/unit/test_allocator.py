@@ -4,7 +4,7 @@ import platform
 
 import pytest
 
-from rlvr_boundary.allocator import retain_freed_memory
+from rlvr_boundary.models.allocator import retain_freed_memory
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from rlvr_boundary.modeling import build_model, load_checkpoint, save_checkpoint
-from rlvr_boundary.workflow_io import write_csv, write_parquet
+from rlvr_boundary.models.modeling import build_model, load_checkpoint, save_checkpoint
+from rlvr_boundary.workflow.job_io import write_csv, write_parquet
 
 ARCH = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 1}
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_boundary.benchmarks import (
+from rlvr_boundary.sampling.benchmarks import (
     BENCHMARK_COLUMNS,
     BenchmarkChanged,
     FORMATS,
@@ -17,7 +17,7 @@ from rlvr_boundary.benchmarks import (
     read_normalised,
     write_normalised,
 )
-from rlvr_boundary.real_counts import REAL_DEFAULTS
+from rlvr_boundary.analyses.real_counts import REAL_DEFAULTS
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REAL_DEFAULTS["benchmarks"]
@@ -88,7 +88,7 @@ def test_changed_upstream_file_is_refused(tmp_path):
 def test_missing_answer_and_wrong_row_count(tmp_path):
     path = tmp_path / "test.jsonl"
     path.write_text('{"question": "q?", "answer": "no marker"}\n')
-    from rlvr_boundary.benchmarks import load_local
+    from rlvr_boundary.sampling.benchmarks import load_local
     _, digest = load_local(path)
     with pytest.raises(ValueError, match="no gold answer"):
         load_benchmark("gsm8k", {"file": str(path), "sha256": digest})

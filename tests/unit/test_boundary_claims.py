@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlvr_boundary.boundary_claims import (
+from rlvr_boundary.report.boundary_claims import (
     boundary_claim_rows,
     c3_aggregate_rows,
     c3_coverage_rows,
@@ -18,9 +18,9 @@ from rlvr_boundary.boundary_claims import (
     verdict_at_least,
     verdict_below,
 )
-from rlvr_boundary.claims import STATEMENTS, VERDICTS, _row, evaluate_claims
-from rlvr_boundary.cot_validity import cot_validity_table
-from rlvr_boundary.coverage import accuracy_histogram, coverage_table
+from rlvr_boundary.report.claims import STATEMENTS, VERDICTS, _row, evaluate_claims
+from rlvr_boundary.analyses.cot_validity import cot_validity_table
+from rlvr_boundary.analyses.coverage import accuracy_histogram, coverage_table
 
 N = 8
 P = 40

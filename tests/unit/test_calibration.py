@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rlvr_boundary.claims import paired_difference, verdict_from_ci
-from rlvr_boundary.passk import bootstrap_weights
+from rlvr_boundary.report.claims import paired_difference, verdict_from_ci
+from rlvr_boundary.stats.passk import bootstrap_weights
 
 
 def _counts(c, n):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlvr_boundary.claims import (
+from rlvr_boundary.report.claims import (
     aggregate_verdicts,
     benchmark_seed,
     crossover_k,
@@ -12,7 +12,7 @@ from rlvr_boundary.claims import (
     paired_difference,
     verdict_from_ci,
 )
-from rlvr_boundary.passk import bootstrap_weights, pass_at_k
+from rlvr_boundary.stats.passk import bootstrap_weights, pass_at_k
 
 ALLOWED = {"holds", "does not hold", "inconclusive", "not computed"}
 SETTINGS = {"metric": "trace", "temperature": 1.0, "n_resamples": 500, "seed": 0, "ci_level": 0.95}

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlvr_boundary.boundary_claims import c5_rows
-from rlvr_boundary.cot_annotation import (
+from rlvr_boundary.report.boundary_claims import c5_rows
+from rlvr_boundary.analyses.cot_annotation import (
     ANNOTATION_COLUMNS,
     annotation_pages,
     c5_from_annotations,
@@ -16,8 +16,8 @@ from rlvr_boundary.cot_annotation import (
     page_name,
     read_annotations,
 )
-from rlvr_boundary.cot_validity import COT_COLUMNS
-from rlvr_boundary.workflow_io import write_csv
+from rlvr_boundary.analyses.cot_validity import COT_COLUMNS
+from rlvr_boundary.workflow.job_io import write_csv
 
 REGISTRY = pd.DataFrame([
     dict(model="b", family="f", role="base", parent="", regime="", study=""),

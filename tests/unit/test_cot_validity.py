@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlvr_boundary.cot_validity import cot_validity_table, lucky_guess_rate
+from rlvr_boundary.analyses.cot_validity import cot_validity_table, lucky_guess_rate
 
 
 def counts(model, metric, correct, n=8, benchmark="x"):

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlvr_boundary.claims import benchmark_seed
-from rlvr_boundary.coverage import (
+from rlvr_boundary.report.claims import benchmark_seed
+from rlvr_boundary.analyses.coverage import (
     HISTOGRAM_BINS,
     accuracy_bin_index,
     accuracy_histogram,
@@ -13,7 +13,7 @@ from rlvr_boundary.coverage import (
     ratio_ci,
     solvable_sets,
 )
-from rlvr_boundary.passk import bootstrap_weights
+from rlvr_boundary.stats.passk import bootstrap_weights
 
 
 def counts(model, benchmark, correct, n, metric="trace", temperature=1.0):

@@ -8,11 +8,11 @@ import os
 import pytest
 import yaml
 
-from rlvr_boundary.codedeps import import_closure
-from rlvr_boundary.config_checks import ConfigError, check_config, completion_tokens, prompt_tokens
-from rlvr_boundary.data import make_splits
-from rlvr_boundary.seeds import derive_seed
-from rlvr_boundary.task import Problem
+from rlvr_boundary.workflow.codedeps import import_closure
+from rlvr_boundary.workflow.config_checks import ConfigError, check_config, completion_tokens, prompt_tokens
+from rlvr_boundary.world.data import make_splits
+from rlvr_boundary.stats.seeds import derive_seed
+from rlvr_boundary.world.task import Problem
 from workflow_runner import REPO
 
 BENCHMARKS = {"easy": {"depths": [2], "problems": 50}, "hard": {"depths": [5], "problems": 50}}
@@ -98,9 +98,9 @@ def _closure(root, script="script.py", package="pkg") -> list[str]:
 
 def test_code_dependencies_are_transitive_on_the_real_package():
     closure = _closure(REPO / "src", "../scripts/estimate_passk.py", "rlvr_boundary")
-    assert {"rlvr_boundary/__init__.py", "rlvr_boundary/passk_table.py", "rlvr_boundary/claims.py",
-            "rlvr_boundary/passk.py", "rlvr_boundary/workflow_io.py"} <= set(closure)
-    assert "rlvr_boundary/modeling.py" not in closure
+    assert {"rlvr_boundary/__init__.py", "rlvr_boundary/stats/passk_table.py", "rlvr_boundary/report/claims.py",
+            "rlvr_boundary/stats/passk.py", "rlvr_boundary/workflow/job_io.py"} <= set(closure)
+    assert "rlvr_boundary/models/modeling.py" not in closure
 
 
 def test_code_dependencies_follow_subpackages_and_relative_imports(tmp_path):

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 import torch
 
-from rlvr_boundary import distill, sampling
-from rlvr_boundary.modeling import build_model, save_checkpoint
-from rlvr_boundary.task import parse_prompt
+from rlvr_boundary.training import distill
+from rlvr_boundary.sampling import generate as sampling
+from rlvr_boundary.models.modeling import build_model, save_checkpoint
+from rlvr_boundary.world.task import parse_prompt
 
 ARCH = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1, "num_attention_heads": 2}
 SETTINGS = {"steps": 4, "batch_size": 4, "learning_rate": 1e-2}
@@ -57,7 +58,7 @@ def test_distillation_set_keeps_only_correct_traces(monkeypatch, caplog):
         return fake
 
     monkeypatch.setattr(distill, "sample_completions", fake_sampler)
-    with caplog.at_level(logging.INFO, logger="rlvr_boundary.distill"):
+    with caplog.at_level(logging.INFO, logger="rlvr_boundary.training.distill"):
         kept = distill.build_distillation_set(None, None, prompts, samples_per_prompt=2,
                                               temperature=0.8, max_new_tokens=20, seed=9)
     assert seen == {"prompts": PROMPTS[:3], "n": 2, "temperature": 0.8, "seed": 9}
@@ -70,8 +71,8 @@ def test_distillation_set_keeps_only_correct_traces(monkeypatch, caplog):
 def test_distillation_set_from_a_real_sampler_is_all_correct(base_path):
     """End to end with real sampling: a random teacher yields nothing; one trained on a
     single problem yields that problem's correct traces and nothing for another problem."""
-    from rlvr_boundary.modeling import load_checkpoint
-    from rlvr_boundary.task import grade_trace
+    from rlvr_boundary.models.modeling import load_checkpoint
+    from rlvr_boundary.world.task import grade_trace
 
     teacher, tokenizer = load_checkpoint(base_path)
     prompts = pd.DataFrame({"problem_id": ["known", "unknown"], "prompt": ["3+0=", "7*7-2="]})
@@ -91,7 +92,7 @@ def test_distillation_set_from_a_real_sampler_is_all_correct(base_path):
 def test_sft_token_layout_matches_the_sampler(base_path, tmp_path):
     """TRL tokenises prompt + completion as bos + chars + eos (one bos, one eos), with the
     loss on completion + eos only; the prompt part is exactly what the sampler feeds."""
-    from rlvr_boundary.modeling import load_checkpoint
+    from rlvr_boundary.models.modeling import load_checkpoint
 
     model, tokenizer = load_checkpoint(base_path)
     data = _traces(PROMPTS)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from rlvr_boundary.grading import (
+from rlvr_boundary.grading.counting import (
     COUNT_COLUMNS,
     benchmark_samples,
     check_counts,
     count_correct,
     grade_samples,
 )
-from rlvr_boundary.data import problems_frame
-from rlvr_boundary.task import Problem
+from rlvr_boundary.world.data import problems_frame
+from rlvr_boundary.world.task import Problem
 
 BENCHMARK = problems_frame([Problem(4, (("+", 3), ("*", 2))), Problem(1, (("-", 2),))], "b")
 

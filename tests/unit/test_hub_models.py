@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rlvr_boundary.hub_models import (
+from rlvr_boundary.models.hub_models import (
     check_manifest,
     check_revision,
     fetch_snapshot,
@@ -15,7 +15,7 @@ from rlvr_boundary.hub_models import (
     snapshot_manifest,
     weights_complete,
 )
-from rlvr_boundary.workflow_io import sha256_file
+from rlvr_boundary.workflow.job_io import sha256_file
 from tiny_hub import save_in_cache
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

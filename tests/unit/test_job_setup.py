@@ -11,7 +11,7 @@ import textwrap
 def _job(tmp_path, body: str) -> subprocess.CompletedProcess:
     code = textwrap.dedent(f"""
         import gc
-        from rlvr_boundary.workflow_io import start_job
+        from rlvr_boundary.workflow.job_io import start_job
         log = start_job({str(tmp_path / "job.log")!r})
     """) + textwrap.dedent(body)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

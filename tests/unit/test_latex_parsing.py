@@ -10,9 +10,9 @@ from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy, latex2sympy
 from math_verify import parse
 from math_verify.parser import parse_latex_cached
 
-from rlvr_boundary.benchmarks import load_benchmark
-from rlvr_boundary.latex_parsing import use_two_stage_parsing
-from rlvr_boundary.real_counts import REAL_DEFAULTS
+from rlvr_boundary.sampling.benchmarks import load_benchmark
+from rlvr_boundary.grading.latex_parsing import use_two_stage_parsing
+from rlvr_boundary.analyses.real_counts import REAL_DEFAULTS
 
 REPO = Path(__file__).resolve().parents[2]
 NEEDS_LL = "x^3+3x-6"  # valid, but SLL prediction reports a syntax error on it
@@ -86,4 +86,4 @@ def test_switching_off_restores_latex2sympys_parser():
         assert _Latex2Sympy.create_parser.__module__.startswith("latex2sympy2_extended")
     finally:
         use_two_stage_parsing()
-    assert _Latex2Sympy.create_parser.__module__ == "rlvr_boundary.latex_parsing"
+    assert _Latex2Sympy.create_parser.__module__ == "rlvr_boundary.grading.latex_parsing"

@@ -1,6 +1,5 @@
 """math-verify grading on the shipped benchmarks' gold answers, the lenient grader, timeouts."""
 
-import re
 import signal
 import time
 from pathlib import Path
@@ -8,17 +7,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rlvr_boundary import math_grading
-from rlvr_boundary.benchmarks import load_benchmark
-from rlvr_boundary.math_grading import (
+from rlvr_boundary.grading import math_answers as math_grading
+from rlvr_boundary.sampling.benchmarks import load_benchmark
+from rlvr_boundary.grading.math_answers import (
     extract_lenient,
     grade_answers,
     grade_completions,
     grader_comparison,
     lenient_equal,
 )
-from rlvr_boundary.real_counts import REAL_DEFAULTS
-from rlvr_boundary.task import GRADE_STATUSES
+from rlvr_boundary.analyses.real_counts import REAL_DEFAULTS
+from rlvr_boundary.world.task import GRADE_STATUSES
 
 REPO = Path(__file__).resolve().parents[2]
 

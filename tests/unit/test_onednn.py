@@ -8,8 +8,9 @@ import copy
 import pytest
 import torch
 
-from rlvr_boundary import cpu, onednn
-from rlvr_boundary.modeling import build_model
+from rlvr_boundary.models import cpu
+from rlvr_boundary.models import onednn
+from rlvr_boundary.models.modeling import build_model
 
 pytestmark = [pytest.mark.usefixtures("one_thread"),
               pytest.mark.skipif(not onednn.available(), reason="torch built without oneDNN")]

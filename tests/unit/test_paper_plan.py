@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from rlvr_boundary.paper_plan import (
+from rlvr_boundary.workflow.paper_plan import (
     model_gpus,
     paper_evaluations,
     paper_models,
@@ -16,7 +16,7 @@ from rlvr_boundary.paper_plan import (
     samples_per_problem,
     unpinned,
 )
-from rlvr_boundary.paper_sampling import sample_problems, shard_problems
+from rlvr_boundary.sampling.checkpoints import sample_problems, shard_problems
 from workflow_runner import REPO
 
 PAPER = yaml.safe_load((REPO / "configs/paper.yaml").read_text())

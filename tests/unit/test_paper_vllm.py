@@ -10,7 +10,7 @@ import os
 import pandas as pd
 import pytest
 
-from rlvr_boundary.paper_sampling import sample_problems
+from rlvr_boundary.sampling.checkpoints import sample_problems
 from tiny_hub import save_in_cache
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("vllm") is None,

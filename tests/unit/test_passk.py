@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from rlvr_boundary.passk import (
+from rlvr_boundary.stats.passk import (
     bootstrap_mean_ci,
     bootstrap_weights,
     k_grid,

@@ -15,24 +15,24 @@ import pandas as pd
 import pytest
 import torch
 
-from rlvr_boundary.benchmarks import apply_template
-from rlvr_boundary.data import draw_problems, problems_frame
-from rlvr_boundary.modeling import build_model, load_checkpoint, save_checkpoint
-from rlvr_boundary.passk import bootstrap_weights
-from rlvr_boundary.perplexity import (PERPLEXITY_COLUMNS, TokenLogprobs, completion_logprobs,
+from rlvr_boundary.sampling.benchmarks import apply_template
+from rlvr_boundary.world.data import draw_problems, problems_frame
+from rlvr_boundary.models.modeling import load_checkpoint, save_checkpoint
+from tiny_models import ARCH, tiny_world_model
+from rlvr_boundary.stats.passk import bootstrap_weights
+from rlvr_boundary.analyses.perplexity import (PERPLEXITY_COLUMNS, TokenLogprobs, completion_logprobs,
                                       match_entropy, perplexity_shift, perplexity_table,
                                       pooled_entropy, select_samples, token_entropy)
-from rlvr_boundary.perplexity_plots import plot_perplexity_distributions
-from rlvr_boundary.plots import save_figure
-from rlvr_boundary.pretrain import pretrain
-from rlvr_boundary.sampling import greedy_completions
-from rlvr_boundary.tokenizer import ALPHABET
+from rlvr_boundary.report.perplexity_plots import plot_perplexity_distributions
+from rlvr_boundary.report.plots import save_figure
+from rlvr_boundary.training.pretrain import pretrain
+from rlvr_boundary.sampling.generate import greedy_completions
+from rlvr_boundary.world.tokenizer import ALPHABET
 from tiny_hub import save_in_cache
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
-ARCH = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2}
 PROMPTS = ["4+3*2-5=", "7-1=", "2*9+9+1*3-4=", "0+0=", "5*5=", "1-2+3=", "9="]
 COMPLETIONS = ["+3=7*2=4-5=9|9", "-1=6|6", "*9=8+9=7", "", "*5=5|5", "-2=9+3=2|2", "|9"]
 FINISH = ["stop", "stop", "length", "stop", "length", "stop", "stop"]
@@ -42,16 +42,9 @@ FINISH = ["stop", "stop", "length", "stop", "length", "stop", "stop"]
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def tiny_model(seed: int = 0, arch: dict = ARCH):
-    torch.manual_seed(seed)
-    model, tokenizer = build_model(arch, 48)
-    model.eval()
-    return model, tokenizer
-
-
 @pytest.fixture(scope="module")
 def model_and_tokenizer(one_thread):
-    return tiny_model()
+    return tiny_world_model()
 
 
 def reference_logprobs(model, tokenizer, prompt: str, completion: str, finish: str) -> np.ndarray:
@@ -84,7 +77,7 @@ def test_matches_plain_per_sequence_forward(model_and_tokenizer):
 def test_known_weights_bigram_model():
     """One layer whose attention and MLP write nothing (o_proj = down_proj = 0): the logits
     are RMSNorm(embedding) @ embedding^T (tied), a bigram model computable by hand."""
-    model, tokenizer = tiny_model(seed=3, arch={**ARCH, "num_hidden_layers": 1})
+    model, tokenizer = tiny_world_model(seed=3, arch={**ARCH, "num_hidden_layers": 1})
     layer = model.model.layers[0]
     with torch.no_grad():
         layer.self_attn.o_proj.weight.zero_()
@@ -281,7 +274,7 @@ RESPONSES_B = two_samples_each(["*5=0|0", "+3=2|2", "-9=1", "*3=9", "-9=9+1=2|2"
 def two_scorers(trained_checkpoint, tmp_path_factory):
     """The trained model and an untrained one (another tokenizer-compatible scorer)."""
     path = tmp_path_factory.mktemp("models") / "untrained"
-    save_checkpoint(*tiny_model(seed=5), path)
+    save_checkpoint(*tiny_world_model(seed=5), path)
     return {"m": trained_checkpoint[0], "u": path}
 
 
@@ -434,7 +427,7 @@ def test_checkpoint_perplexity_rule_script(hub_snapshots, tmp_path, monkeypatch)
         params=SimpleNamespace(models=models, benchmarks=benchmarks, templates=templates,
                                samples_per_problem=2, batch_size=4, device="cpu",
                                dtype="float32", family="fam"))
-    monkeypatch.setattr("rlvr_boundary.workflow_io.start_job", lambda path: logging.getLogger("job"))
+    monkeypatch.setattr("rlvr_boundary.workflow.job_io.start_job", lambda path: logging.getLogger("job"))
     runpy.run_path(str(SCRIPTS / "score_checkpoint_perplexity.py"), init_globals={"snakemake": snakemake})
 
     table = pd.read_csv(out, dtype={"problem_id": str})

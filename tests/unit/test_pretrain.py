@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from rlvr_boundary import pretrain
-from rlvr_boundary.modeling import build_model
-from rlvr_boundary.task import World, random_problem
+from rlvr_boundary.training import pretrain
+from rlvr_boundary.models.modeling import build_model
+from rlvr_boundary.world.task import World, random_problem
 
 ARCH = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
 

@@ -9,13 +9,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from rlvr_boundary.passk import pass_at_k
-from rlvr_boundary.passk_table import passk_table
-from rlvr_boundary.real_counts import (
+from rlvr_boundary.stats.passk import pass_at_k
+from rlvr_boundary.stats.passk_table import passk_table
+from rlvr_boundary.analyses.real_counts import (
     HISTOGRAM_BINS,
     REAL_DEFAULTS,
     REAL_MODELS,
-    accuracy_bin,
     accuracy_histogram,
     coverage_sets,
     load_real_counts,
@@ -118,20 +117,10 @@ def test_coverage_sets(counts):
     assert set(coverage.loc["base_only", "problem_ids"].split(";")) == base_solved - rl_solved
 
 
-def test_accuracy_bins():
-    n = 128
-    accuracy = np.arange(n + 1) / n
-    bins = accuracy_bin(accuracy)
-    assert bins[0] == 0 and bins[-1] == len(HISTOGRAM_BINS) - 1
-    assert (bins[1:-1] >= 1).all() and (bins[1:-1] <= 10).all()
-    assert list(accuracy_bin([0.1, 0.1 + 1e-6, 0.3, 0.9, 0.9 + 1e-6, 0.999])) == [1, 2, 3, 9, 10, 10]
-    assert np.all(np.diff(bins) >= 0)
-
-
 def test_accuracy_histogram(counts):
     histogram = accuracy_histogram(counts)
     for model, table in histogram.groupby("model"):
-        assert table.n_problems.sum() == 500 and list(table.bin) == HISTOGRAM_BINS
+        assert table.n_problems.sum() == 500 and tuple(table.bin) == HISTOGRAM_BINS
         c = counts[counts.model == model].c
         assert table.set_index("bin").loc["0", "n_problems"] == (c == 0).sum()
         assert table.set_index("bin").loc["1", "n_problems"] == (c == 128).sum()

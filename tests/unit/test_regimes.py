@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlvr_boundary.passk import pass_at_k
-from rlvr_boundary.regimes import crossover_spread, regime_table
+from rlvr_boundary.stats.passk import pass_at_k
+from rlvr_boundary.analyses.regimes import crossover_spread, regime_table
 
 N = 16
 

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from rlvr_boundary.report_sections import (
+from rlvr_boundary.report.sections import (
     PAPER_REGIME_NOTE,
     algorithms_section,
     real_section,

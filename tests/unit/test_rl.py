@@ -1,12 +1,12 @@
-"""Unit tests for RLVR with TRL's GRPOTrainer (rlvr_boundary.rl), on a tiny model."""
+"""Unit tests for RLVR with TRL's GRPOTrainer (rlvr_boundary.training.rl), on a tiny model."""
 
 import numpy as np
 import pytest
 import torch
 
-from rlvr_boundary import rl
-from rlvr_boundary.modeling import load_checkpoint
-from rlvr_boundary.task import parse_prompt
+from rlvr_boundary.training import rl
+from rlvr_boundary.models.modeling import load_checkpoint
+from rlvr_boundary.world.task import parse_prompt
 
 PROMPT = "4+3*2-5="  # 4+3=7, 7*2=4, 4-5=9
 RIGHT = "+3=7*2=4-5=9|9"
@@ -200,7 +200,7 @@ def test_train_rl_rejects_bad_arguments(base_path, prompts, tmp_path):
 
 
 def test_math_verify_reward_reads_each_prompts_reference_answer():
-    from rlvr_boundary.rl import make_reward_function
+    from rlvr_boundary.training.rl import make_reward_function
 
     reward = make_reward_function("math_verify")
     completions = ["so \\boxed{\\frac{1}{2}}", "it is \\boxed{0.5}", "\\boxed{3}", "no answer"]

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from rlvr_boundary import rl
-from rlvr_boundary import rl_algorithms as alg
-from rlvr_boundary import rl_settings
-from rlvr_boundary.modeling import load_checkpoint
+from rlvr_boundary.training import rl
+from rlvr_boundary.training import rl_algorithms as alg
+from rlvr_boundary.training import rl_settings
+from rlvr_boundary.models.modeling import load_checkpoint
 
 T = torch.tensor
 

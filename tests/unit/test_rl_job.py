@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import torch
 
-from rlvr_boundary.modeling import build_model, load_checkpoint, save_checkpoint
-from rlvr_boundary.rl import per_device_batch
-from rlvr_boundary.rl_job import launch_command, run, run_rule
+from rlvr_boundary.models.modeling import build_model, load_checkpoint, save_checkpoint
+from rlvr_boundary.training.rl import per_device_batch
+from rlvr_boundary.training.rl_job import launch_command, run, run_rule
 
 ARCH = {"hidden_size": 64, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
 
@@ -47,7 +47,7 @@ def test_multi_gpu_jobs_go_through_accelerate_launch():
     command = launch_command("job.json", 4)
     assert command[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
     assert command[command.index("--num_processes") + 1] == "4"
-    assert command[-3:] == ["-m", "rlvr_boundary.rl_job", "job.json"]
+    assert command[-3:] == ["-m", "rlvr_boundary.training.rl_job", "job.json"]
     json.dumps(command)  # plain strings, loggable
 
 

@@ -3,14 +3,13 @@
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from rlvr_boundary.benchmarks import load_benchmark, load_local
-from rlvr_boundary.grading import SAMPLE_COLUMNS, check_counts, check_samples
-from rlvr_boundary.math_grading import grade_completions
-from rlvr_boundary.real_counts import REAL_DEFAULTS
-from rlvr_boundary.sample_import import benchmark_index, import_math_eval, original_counts
+from rlvr_boundary.sampling.benchmarks import load_benchmark, load_local
+from rlvr_boundary.grading.counting import SAMPLE_COLUMNS, check_counts, check_samples
+from rlvr_boundary.grading.math_answers import grade_completions
+from rlvr_boundary.analyses.real_counts import REAL_DEFAULTS
+from rlvr_boundary.sampling.imported import benchmark_index, import_math_eval, original_counts
 
 REPO = Path(__file__).resolve().parents[2]
 

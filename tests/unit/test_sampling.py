@@ -8,21 +8,14 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, LlamaConfig
 
-from rlvr_boundary import sampling
-from rlvr_boundary.benchmark_sampling import sample_benchmarks
-from rlvr_boundary.modeling import build_model
-from rlvr_boundary.paper_sampling import shard_problems
-from rlvr_boundary.sampling import greedy_completions, sample_completions
+from rlvr_boundary.sampling import generate as sampling
+from rlvr_boundary.sampling.tiny_world import sample_benchmarks
+from rlvr_boundary.models.modeling import build_model
+from tiny_models import ARCH, tiny_world_model
+from rlvr_boundary.sampling.checkpoints import shard_problems
+from rlvr_boundary.sampling.generate import greedy_completions, sample_completions
 
-ARCH = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2}
 PROMPTS = ["4+3*2-5=", "7-1=", "2*9+9+1*3-4=", "0+0="]  # different lengths: left padding matters
-
-
-def tiny_model(seed: int = 0, max_positions: int = 48):
-    torch.manual_seed(seed)
-    model, tokenizer = build_model(ARCH, max_positions)
-    model.eval()
-    return model, tokenizer
 
 
 # One torch thread for every test here (tests/unit/conftest.py says why).
@@ -31,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def model_and_tokenizer(one_thread):
-    return tiny_model()
+    return tiny_world_model()
 
 
 @pytest.fixture(params=["shared_prefix", "generic"])
@@ -109,7 +102,7 @@ def test_greedy_equals_transformers_generate(decoder_kind, n_layers, kv_heads):
     """Left padding, positions and the KV cache are right: same tokens as model.generate
     on a batch of prompts of different lengths (also with grouped-query attention)."""
     if kv_heads == 2:
-        model, tokenizer = tiny_model(seed=1)
+        model, tokenizer = tiny_world_model(seed=1)
     else:
         model, tokenizer = _gqa_model()
     enc = tokenizer(PROMPTS, return_tensors="pt", padding=True)

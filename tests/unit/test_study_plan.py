@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from rlvr_boundary.study_plan import (
+from rlvr_boundary.workflow.study_plan import (
     checkpoint_steps,
     plan_evaluations,
     plan_models,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rlvr_boundary.task import (N_FACTS, Problem, World, fact_index, grade_answer, grade_trace,
+from rlvr_boundary.world.task import (N_FACTS, Problem, World, fact_index, grade_answer, grade_trace,
                                 parse_prompt, random_problem)
 
 PROBLEM = Problem(4, (("+", 3), ("*", 2), ("-", 5)))  # 4+3=7, 7*2=4, 4-5=9

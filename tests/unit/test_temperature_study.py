@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlvr_boundary.passk import pass_at_k
-from rlvr_boundary.temperature_study import temperature_table
+from rlvr_boundary.stats.passk import pass_at_k
+from rlvr_boundary.analyses.temperature_study import temperature_table
 
 N = 8
 

@@ -38,7 +38,7 @@ def rule_scripts() -> dict[str, str]:
 @lru_cache(maxsize=None)
 def imported_package_files(script: str) -> frozenset[str]:
     """The package files a script imports, found by the standard library's bytecode-level
-    ModuleFinder (an oracle independent of rlvr_boundary.codedeps)."""
+    ModuleFinder (an oracle independent of rlvr_boundary.workflow.codedeps)."""
     finder = modulefinder.ModuleFinder(path=[str(REPO / "src")])
     finder.run_script(str(REPO / script))
     return frozenset(
@@ -73,7 +73,7 @@ def _edit(path):
 
 # workflow_io: imported by every rule script itself. passk: imported mostly through other
 # modules (claims, coverage, passk_table ...), two or three levels down.
-@pytest.mark.parametrize("module", ["src/rlvr_boundary/workflow_io.py", "src/rlvr_boundary/passk.py"])
+@pytest.mark.parametrize("module", ["src/rlvr_boundary/workflow/job_io.py", "src/rlvr_boundary/stats/passk.py"])
 def test_editing_a_module_reruns_exactly_the_rules_whose_scripts_import_it(study_copy, module):
     scripts = rule_scripts()
     every_job = [job for job in dry_run_jobs(study_copy, "--forceall") if job["output"]]

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlvr_boundary.claims import VERDICTS
-from rlvr_boundary.grading import COUNT_COLUMNS
-from rlvr_boundary.passk import pass_at_k
-from rlvr_boundary.passk_table import PASSK_COLUMNS
-from rlvr_boundary.registry import REGISTRY_COLUMNS
-from rlvr_boundary.task import GRADE_STATUSES
-from rlvr_boundary.workflow_io import sha256_file
+from rlvr_boundary.report.claims import VERDICTS
+from rlvr_boundary.grading.counting import COUNT_COLUMNS
+from rlvr_boundary.stats.passk import pass_at_k
+from rlvr_boundary.stats.passk_table import PASSK_COLUMNS
+from rlvr_boundary.models.registry import REGISTRY_COLUMNS
+from rlvr_boundary.world.task import GRADE_STATUSES
+from rlvr_boundary.workflow.job_io import sha256_file
 
 CLAIMS = [f"C{i}" for i in range(1, 9)]
 

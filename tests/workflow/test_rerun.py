@@ -50,21 +50,21 @@ def test_plot_option_reruns_only_figures(study_copy):
 
 
 def test_plotting_code_reruns_only_figures(study_copy):
-    _edit_code(study_copy / "src/rlvr_boundary/plots.py")
+    _edit_code(study_copy / "src/rlvr_boundary/report/plots.py")
     jobs = set(planned_jobs(study_copy)) - {"all"}
     assert "plot_passk_curves" in jobs
     assert not jobs & EXPENSIVE, jobs & EXPENSIVE
 
 
 def test_grading_code_reruns_grading_and_what_follows(study_copy):
-    _edit_code(study_copy / "src/rlvr_boundary/grading.py")
+    _edit_code(study_copy / "src/rlvr_boundary/grading/counting.py")
     jobs = planned_jobs(study_copy)
     assert {"grade_samples", "count_correct", "estimate_passk", "write_claims_report"} <= set(jobs)
     assert not set(jobs) & (TRAINING | {"sample_model"})
 
 
 def test_sampling_code_reruns_what_samples_not_pretraining(study_copy):
-    _edit_code(study_copy / "src/rlvr_boundary/sampling.py")
+    _edit_code(study_copy / "src/rlvr_boundary/sampling/generate.py")
     jobs = planned_jobs(study_copy)
     assert "sample_model" in jobs and "grade_samples" in jobs
     # The teacher's traces for distillation and RL's rollouts on CPU are sampled with the

@@ -1,0 +1,1 @@
+"""Analyses: solvable sets, chains of thought, perplexity, regimes, temperature, algorithms, real counts."""

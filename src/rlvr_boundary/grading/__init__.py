@@ -1,0 +1,1 @@
+"""Grading: a status per sample (tiny-world traces, math answers) and per-problem counts."""

@@ -1,0 +1,1 @@
+"""The report: claim rows and verdicts, markdown, figures."""

@@ -1,0 +1,1 @@
+"""Sampling: benchmarks in, raw completions out (transformers, vLLM, imported)."""

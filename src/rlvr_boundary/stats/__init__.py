@@ -1,0 +1,1 @@
+"""Statistics: the unbiased pass@k, the problem-paired bootstrap, derived seeds."""

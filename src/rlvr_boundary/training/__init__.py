@@ -1,0 +1,1 @@
+"""Training: pretraining, distillation and RLVR (TRL trainers and our extensions)."""

@@ -1,0 +1,1 @@
+"""The tiny world: its arithmetic task, data splits and character tokenizer."""
