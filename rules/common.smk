@@ -304,6 +304,9 @@ def perplexity_inputs(wildcards):
     )
 
 
+TEMPERATURE_FAMILIES = FAMILIES
+
+
 def temperature_study():
     study = STUDIES["temperatures"]
     chosen = [m for m in evaluated_models() if MODELS[m].role == "base"
@@ -333,7 +336,8 @@ def scoring_outputs():
         outputs += figures("results/figures", *[f"perplexity_{f}" for f in FAMILIES])
     if "temperatures" in STUDIES:
         outputs += ["results/tables/temperature_study.csv"]
-        outputs += figures("results/figures", *[f"passk_temperatures_{f}" for f in FAMILIES])
+        outputs += figures("results/figures",
+                           *[f"passk_temperatures_{f}" for f in TEMPERATURE_FAMILIES])
     return outputs
 
 

@@ -7,15 +7,18 @@ import sys
 PACKAGE_DIR = Path(workflow.basedir) / "src" / "rlvr_boundary"
 sys.path.insert(0, str(PACKAGE_DIR.parent))
 
-from rlvr_boundary.workflow.codedeps import import_closure
+from rlvr_boundary.workflow.codedeps import import_closure, normalised_digest
 from rlvr_boundary.stats.seeds import derive_seed
 
 
 def add_code_inputs():
-    """Every rule with a script gets, as input `code`, the package files its script imports,
-    transitively (rlvr_boundary.workflow.codedeps). Snakemake tracks the script file alone; with these
-    an edit of the logic reruns exactly the steps that run it. Derived from the imports
-    themselves, never listed by hand. The Snakefile calls this once every rule is defined."""
+    """Every rule with a script gets the package files its script imports, transitively
+    (rlvr_boundary.workflow.codedeps), as input `code`, and their normalised digests as
+    param `code`. Snakemake tracks the script file alone; with these an edit of the logic
+    reruns exactly the steps that run it, while an edit of comments or docstrings reruns
+    nothing (the files are `ancient`: their digests, not their times, decide). Derived from
+    the imports themselves, never listed by hand. The Snakefile calls this once every rule
+    is defined."""
     for step in workflow.rules:
         if step.script is None:
             continue
@@ -23,7 +26,8 @@ def add_code_inputs():
         files = [os.path.relpath(path) for path in import_closure(PACKAGE_DIR.parent, script)]
         if step.input_modifier is None:  # a rule with no other input
             step.input_modifier = workflow.modifier.path_modifier
-        step.set_input(code=files)
+        step.set_input(code=[ancient(path) for path in files])
+        step.set_params(code={path: normalised_digest(path) for path in files})
 
 
 def seed_for(*names):

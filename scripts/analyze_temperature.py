@@ -17,7 +17,7 @@ passk = pd.read_csv(snakemake.input.passk)
 passk = passk[passk.metric == a["claim_metric"]]
 labels = {b: p.benchmarks[b].get("analog", "") for b in study["benchmarks"]}
 for family in p.families:
-    models = [m for m in study["models"] if m.startswith(f"{family}-")]
+    models = [m for m in study["models"] if p.family_of[m] == family]
     fig = plot_temperature_curves(passk, models, study["temperatures"], a["claim_metric"], labels,
                                   f"family {family}: pass@k at temperatures "
                                   f"{', '.join(f'{t:g}' for t in study['temperatures'])}")

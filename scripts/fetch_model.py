@@ -10,8 +10,8 @@ from rlvr_boundary.workflow.job_io import start_job, write_json
 log = start_job(snakemake.log[0])
 entry = snakemake.params.entry
 source = entry.get("source", "hub")
-if source == "local":
-    manifest = local_manifest(entry["path"])
+if source in ("local", "checkpoint"):  # checkpoint: an intermediate one of a trained run
+    manifest = local_manifest(entry["path"], source)
 elif source == "trained":  # by train_paper_rl
     manifest = local_manifest(snakemake.input.trained[0], "trained")
 else:

@@ -5,4 +5,4 @@ from rlvr_boundary.workflow.job_io import start_job
 
 start_job(snakemake.log[0])
 base = json.loads(open(snakemake.input.base).read())["path"]
-run_rule(snakemake, base, checkpoint_steps=[])  # no intermediate checkpoints at paper scale yet
+run_rule(snakemake, base, checkpoint_steps=snakemake.params.checkpoint_steps)

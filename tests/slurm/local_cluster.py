@@ -1,4 +1,4 @@
-"""A real one-node SLURM cluster in a temp folder, for tests (settings: ../shared/FACTS.md).
+"""A real one-node SLURM cluster in a temp folder, for tests (its settings: docs/tiny_world.md).
 
 Private munged (own key and socket) and slurmctld/slurmd on free ports, so nothing of a
 system SLURM or munge is touched; the daemons are started in the foreground as our own

@@ -75,6 +75,18 @@ def export(**changes):
     return export_annotations(**arguments)
 
 
+def test_a_study_model_is_not_exported():
+    # An algorithm-study RL model solving p3 leaves the sheet as it was: C5 is about the
+    # main models.
+    registry = pd.concat([REGISTRY, pd.DataFrame([dict(
+        model="s", family="f", role="rl", parent="b", regime="algorithms", study="algorithms")])],
+        ignore_index=True)
+    counts = pd.concat([COUNTS, counts_rows("s", [0, 0, 0, 4])], ignore_index=True)
+    with_study = export(registry=registry, counts=counts)
+    assert set(with_study.rl_model) == {"r"}
+    pd.testing.assert_frame_equal(with_study, export())
+
+
 def test_export_picks_rl_solved_problems_and_first_correct_base_samples():
     sheet = export()
     assert list(sheet.columns) == ANNOTATION_COLUMNS

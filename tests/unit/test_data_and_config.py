@@ -8,7 +8,7 @@ import os
 import pytest
 import yaml
 
-from rlvr_boundary.workflow.codedeps import import_closure
+from rlvr_boundary.workflow.codedeps import import_closure, normalised_digest
 from rlvr_boundary.workflow.config_checks import ConfigError, check_config, completion_tokens, prompt_tokens
 from rlvr_boundary.world.data import make_splits
 from rlvr_boundary.stats.seeds import derive_seed
@@ -152,3 +152,26 @@ def test_code_dependencies_follow_an_edit_in_the_same_process(tmp_path):
     (tmp_path / "pkg/a.py").write_text("from .c import y\n")
     os.utime(tmp_path / "pkg/a.py", ns=(mtime, mtime))
     assert _closure(tmp_path) == ["pkg/__init__.py", "pkg/a.py", "pkg/c.py"]
+
+
+def test_normalised_digest_ignores_prose_and_layout_not_code(tmp_path):
+    original = '"""Module docs."""\nimport os\n\n\ndef f(x):\n    """Docs."""\n    return x + 1\n'
+    same_code = [
+        '"""Other docs."""\nimport os  # why\n\ndef f(x):\n    return x + 1\n',
+        'import os\ndef f( x ):\n    """Changed."""\n    # a comment\n    return (x + 1)\n',
+    ]
+    other_code = [
+        original.replace("x + 1", "x + 2"),
+        original.replace("import os", "import sys"),
+        original + 'LABEL = "a string that is not a docstring"\n',
+        original.replace('    """Docs."""\n', '    print("Docs.")\n'),
+    ]
+
+    def digest(text, name):
+        path = tmp_path / name
+        path.write_text(text)
+        return normalised_digest(path)
+
+    reference = digest(original, "a.py")
+    assert all(digest(text, f"same{i}.py") == reference for i, text in enumerate(same_code))
+    assert all(digest(text, f"other{i}.py") != reference for i, text in enumerate(other_code))

@@ -22,7 +22,7 @@ PROBLEMS = pd.DataFrame({"problem_id": ["a", "b", "c"],
 
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory):
-    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB (FACTS.md)
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB (docs/tiny_world.md)
     return str(save_in_cache(tmp_path_factory.mktemp("hub"), "org/tiny", "4" * 40, seed=0))
 
 

@@ -66,7 +66,7 @@ def tiny_checkpoint(tmp_path_factory):
 def engine(tiny_checkpoint):
     import os
 
-    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB (FACTS.md)
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB (docs/tiny_world.md)
     from rlvr_boundary.sampling.vllm_engine import make_llm
 
     llm = make_llm(str(tiny_checkpoint), seed=0, max_model_len=MAX_POSITIONS, dtype="float32",

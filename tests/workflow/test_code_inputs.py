@@ -4,7 +4,9 @@ one module reruns exactly the rules whose scripts import it (nothing listed by h
 from __future__ import annotations
 
 import modulefinder
+import os
 import re
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -71,6 +73,16 @@ def _edit(path):
         handle.write("\n_EDITED_BY_A_TEST = True\n")
 
 
+def _edit_prose(path):
+    """Comments, docstrings and layout only, with a later mtime: nothing that runs."""
+    text = path.read_text()
+    text = text.replace('"""', '"""Edited by a test. ', 1)  # the module's docstring
+    text = text.replace("\ndef ", "\n# a comment added by a test\n\ndef ", 1)
+    path.write_text(text + "\n\n# the end\n")
+    later = time.time() + 5
+    os.utime(path, (later, later))
+
+
 # workflow_io: imported by every rule script itself. passk: imported mostly through other
 # modules (claims, coverage, passk_table ...), two or three levels down.
 @pytest.mark.parametrize("module", ["src/rlvr_boundary/workflow/job_io.py", "src/rlvr_boundary/stats/passk.py"])
@@ -85,3 +97,12 @@ def test_editing_a_module_reruns_exactly_the_rules_whose_scripts_import_it(study
     # The importers rerun, and what reads their outputs; nothing else.
     assert planned == downstream_jobs(every_job, importers)
     assert {job["output"][0] for job in importers} <= planned
+
+
+@pytest.mark.parametrize("module", ["src/rlvr_boundary/workflow/job_io.py",
+                                    "src/rlvr_boundary/stats/passk.py"])
+def test_editing_comments_and_docstrings_reruns_nothing(study_copy, module):
+    before = (study_copy / module).read_text()
+    _edit_prose(study_copy / module)
+    assert (study_copy / module).read_text() != before
+    assert dry_run_jobs(study_copy) == []

@@ -41,7 +41,9 @@ def local_checkpoint_config(study, annotations: list[str]) -> dict:
         # Tiny-world answers are plain digits after '|': the lenient rules read the last number.
         "analysis": {"claim_metric": "lenient", "claim_temperature": 1.0,
                      "bootstrap_resamples": 200, "cot_annotations": annotations},
-        "studies": {"perplexity": {"samples_per_problem": 4, "batch_size": 64}},
+        "studies": {"perplexity": {"samples_per_problem": 4, "batch_size": 64},
+                    "temperatures": {"values": [0.7], "families": ["tdeep"],
+                                     "samples_per_problem": 4, "batch_size": 64}},
         "grading": {"threads": 1}, "threads": {"sample": 1},
         "plots": {"formats": ["png"], "dpi": 60},
     }
@@ -83,7 +85,8 @@ def test_every_claim_has_a_value_and_verdict_or_names_its_missing_input(local_ru
     assert scoped and all(row["ci_low"] is not None and row["ci_high"] is not None for row in scoped)
     # Not degenerate: the trained models solve problems, and RL differs from its base.
     passk = pd.read_csv(local_run / "results/tables/passk.csv")
-    at_one = passk[(passk.metric == "lenient") & (passk.k == 1)].set_index("model").pass_at_k
+    at_one = passk[(passk.metric == "lenient") & (passk.k == 1)
+                   & (passk.temperature == 1.0)].set_index("model").pass_at_k
     assert 0 < at_one["tdeep-base"] < 1 and at_one["tdeep-rl-narrow"] != at_one["tdeep-base"]
 
 
@@ -107,4 +110,9 @@ def test_the_analyses_of_every_scale_ran(local_run):
     key = ["rl_model", "problem_id", "sample_id"]
     assert exported[key].astype(str).values.tolist() == annotated[key].astype(str).values.tolist()
     assert (results / "annotations/t_easy/pages/index.html").exists()
+    temperature = pd.read_csv(results / "tables/temperature_study.csv")
+    assert set(temperature.rl_model) == {"tdeep-rl-narrow"}
+    assert set(temperature.comparison) >= {"same temperature"}
+    entropy = pd.read_csv(results / "tables/entropy/tdeep.csv")
+    assert sorted(set(entropy.temperature)) == [0.7, 1.0] and entropy.mean_entropy.gt(0).all()
     assert (results / "figures/passk_curves_tdeep.png").stat().st_size > 0

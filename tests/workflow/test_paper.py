@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from rlvr_boundary.workflow.paper_plan import paper_evaluations
 from tiny_hub import save_in_cache
 from workflow_runner import REPO, copy_workflow, run_snakemake
 
@@ -44,8 +45,19 @@ def test_paper_config_builds_the_whole_dag_with_gpus(tmp_path):
     shards = PAPER["sampling"]["shards"]
     assert rules["fetch_model"] == models == 12
     assert rules["prepare_benchmark"] == benchmarks == 7
-    assert rules["sample_hub_model"] == models * benchmarks * shards
-    assert rules["grade_hub_samples"] == rules["count_hub_samples"] == models * benchmarks
+    # Every model on every benchmark, and the temperature study's extra temperatures.
+    evaluations = paper_evaluations(PAPER)
+    assert len(evaluations) > models * benchmarks
+    assert rules["sample_hub_model"] == len(evaluations) * shards
+    assert rules["grade_hub_samples"] == rules["count_hub_samples"] == len(evaluations)
+    # The same analyses as the tiny world: boundary, perplexity, temperature, C5's export.
+    families = len({entry["family"] for entry in PAPER["models"].values()})
+    assert rules["export_cot_annotations"] == benchmarks
+    assert rules["score_checkpoint_perplexity"] == families
+    for rule in ("analyze_boundary", "summarize_perplexity", "measure_checkpoint_entropy",
+                 "analyze_temperature", "estimate_passk", "write_claims_report"):
+        assert rules[rule] == 1, rule
+    assert "C6: not run: RL data not pinned" in result.stderr
     # Self-contained: no tiny-world job leaks in from config.yaml.
     assert not {"make_task_data", "pretrain_base", "train_rl", "sample_model"} & set(rules)
     # Each sampling job holds its model's tensor-parallel GPUs.
@@ -84,6 +96,15 @@ def _tiny_paper_config(tmp_path, workdir) -> dict:
         },
         "rl_data": {"gsm8k_train": {"file": "data/math_eval/gsm8k/test.jsonl", "format": "gsm8k",
                                     "sha256": GSM8K_SHA}},
+        # C6 with pinned RL data: two algorithms from `tiny`, GRPO's step-1 checkpoint a
+        # model of its own (the training-length study).
+        "studies": {"algorithms": {
+            "base": "tiny", "data": "gsm8k_train", "algorithms": ["grpo", "rloo"],
+            "benchmarks": ["math500"], "checkpoint_steps": [1, 2],
+            "train": {"prompts": 4, "prompts_per_step": 2, "generations_per_prompt": 2,
+                      "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 8,
+                      "learning_rate": 0.0001},
+            "settings": {"grpo": {"trainer": "grpo"}, "rloo": {"trainer": "rloo"}}}},
         "benchmarks": {
             "math500": {"file": "data/math_eval/math500/test.jsonl", "sha256": MATH500_SHA,
                         "n": 4, "limit": 3},
@@ -148,7 +169,8 @@ def test_tiny_paper_run_counts_every_sample_under_both_graders(tiny_paper_run):
     assert list(samples.columns) == ["problem_id", "sample_id", "completion", "finish_reason",
                                      "completion_tokens"]
     grading = pd.read_csv(workdir / "results/tables/grading.csv")
-    assert len(grading) == 8 and set(grading.samples) == {12, 16}
+    # The 4 main models on both benchmarks, the algorithm study's 3 models on math500 only.
+    assert len(grading) == 4 * 2 + 3 and set(grading.samples) == {12, 16}
     # 8 new tokens from an untrained model: every sample is cut short, and counted as such.
     assert (grading.truncated == grading.samples).all()
 
@@ -167,6 +189,24 @@ def test_tiny_paper_run_reports_claims_and_curves(tiny_paper_run):
     assert (workdir / "results/figures/passk_curves_tiny.png").stat().st_size > 0
     again = run_snakemake(workdir, "-n", "--configfile", "paper_tiny.yaml")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_tiny_paper_run_trains_the_algorithm_study_and_reports_c6(tiny_paper_run):
+    workdir, _ = tiny_paper_run
+    registry = pd.read_csv(workdir / "results/tables/models.csv", keep_default_na=False)
+    study = registry[registry.study != ""].set_index("model")
+    assert study.study.to_dict() == {"tiny-rl-grpo": "algorithms", "tiny-rl-rloo": "algorithms",
+                                     "tiny-rl-grpo-step00001": "length"}
+    assert study.loc["tiny-rl-grpo-step00001", "checkpoint_of"] == "tiny-rl-grpo"
+    gap = pd.read_csv(workdir / "results/tables/sampling_efficiency_gap.csv")
+    assert set(gap.model) == {"tiny-rl-grpo", "tiny-rl-rloo"} and set(gap.benchmark) == {"math500"}
+    length = pd.read_csv(workdir / "results/tables/training_length.csv")
+    assert sorted(set(length.step)) == [0, 1, 2]
+    claims = json.loads((workdir / "results/report/claims.json").read_text())
+    c6 = [row for row in claims if row["id"] == "C6"]
+    assert len(c6) > 1 and all(row["verdict"] != "not computed" for row in c6)
+    # Study models never enter the main claims.
+    assert not any("tiny-rl-rloo" in row["scope"] for row in claims if row["id"] in ("C1", "C2"))
 
 
 def test_unpinned_revision_stops_the_fetch_with_its_name(tmp_path):

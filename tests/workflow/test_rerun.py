@@ -15,9 +15,10 @@ TRAINING = {"make_task_data", "pretrain_base", "pretrain_teacher", "train_rl",
 
 
 def _edit_code(path):
-    """A real edit: Snakemake ignores a bare touch of a file whose checksum it recorded."""
+    """An edit of the code itself (a comment or docstring changes nothing: see
+    tests/workflow/test_code_inputs.py)."""
     with open(path, "a") as handle:
-        handle.write("\n# edited by a test\n")
+        handle.write("\n_EDITED_BY_A_TEST = True\n")
     later = time.time() + 5
     os.utime(path, (later, later))
 

@@ -90,7 +90,9 @@ def export_annotations(counts: pd.DataFrame, registry: pd.DataFrame,
     selected = selected[selected["benchmark"] == benchmark]
     texts = problems.assign(problem_id=problems["problem_id"].astype(str)).set_index("problem_id")
     rows = []
-    for pair in model_pairs(registry, roles=("rl",)).itertuples(index=False):
+    pairs = model_pairs(registry, roles=("rl",))
+    # C5 is a claim about the main models; a study's (algorithms, seeds, ...) are not annotated.
+    for pair in pairs[pairs["study"] == ""].itertuples(index=False):
         if not (selected["model"] == pair.other_model).any():
             continue  # this RL model was not evaluated on the benchmark
         if pair.base_model not in scored_by_model:

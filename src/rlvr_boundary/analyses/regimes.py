@@ -1,6 +1,6 @@
 """The regime sweep (RL prompt-set breadth) and the crossover's spread across RL seeds.
 
-FACTS.md: narrow RL data gave crossovers (base ahead at large k), broad RL data
+docs/tiny_world.md: narrow RL data gave crossovers (base ahead at large k), broad RL data
 gave RL >= base at every k. regime_table puts, per family, regime and benchmark,
 the breadth beside base-minus-RL pass@k_max (paired CI), the solvable-set
 counts and the C1/C2 verdicts for that scope, so no regime can hide.

@@ -1,4 +1,4 @@
-"""Claim rows and verdicts (C1-C8 of MISSION.md) from per-problem correct counts.
+"""Claim rows and verdicts (C1-C8, STATEMENTS below) from per-problem correct counts.
 
 Inputs are plain frames:
   counts: model, benchmark, temperature, metric, problem_id, n, c  (one row per problem)

@@ -15,7 +15,7 @@ step's cost is per-call overhead and KV-cache traffic, not arithmetic. So the sa
 Randomness: one ``torch.Generator`` seeded with ``seed`` draws a block of uniforms per
 chunk, one per (row, step), and each token is drawn by inverse-CDF sampling with the
 uniform of its own row and step. So every sample of every prompt has its own random
-numbers (independent draws; FACTS.md records that per-request seeding made vLLM's samples
+numbers (independent draws; docs/tiny_world.md records that per-request seeding made vLLM's samples
 of one prompt correlated), and dropping finished rows never shifts another row's numbers.
 torch's CPU generator fills blocks sequentially, so a row's numbers do not depend on the
 chunking either: ``batch_size`` only changes speed (and, in principle, float rounding).

@@ -2,9 +2,9 @@
 
 One ``LLM.generate`` call per shard with ``SamplingParams(n=...)``: vLLM batches and
 schedules the prompts itself. Randomness comes from the engine seed (``LLM(seed=...)``,
-one per shard) and NOT from a per-request ``SamplingParams(seed=...)``: FACTS.md measured
-that a per-request seed makes the n samples of one request correlated (sampled accuracy
-swung 0.935-0.959 by seed around the exact 0.966), and pass@k assumes independent samples.
+one per shard) and NOT from a per-request ``SamplingParams(seed=...)``: a per-request seed
+made the n samples of one request correlated (sampled accuracy swung 0.935-0.959 by seed
+around the exact 0.966; docs/tiny_world.md), and pass@k assumes independent samples.
 
 Before any generation the backend refuses to start when the engine's context is shorter
 than the longest prompt plus ``max_new_tokens`` (an early version of the paper's code

@@ -6,6 +6,11 @@ Snakefile adds them to every rule with a ``script:``), so an edit of the logic r
 exactly the steps whose code ran it. The closure is read from the source (``ast``), not
 listed by hand, so it cannot drift from the code.
 
+What decides a rerun is each file's *normalised* source (:func:`normalised_digest`): the
+syntax tree without comments, docstrings, line numbers or layout. An edit of a comment or a
+docstring changes no result and reruns nothing; any other edit reruns the steps whose
+scripts import the file.
+
 Resolution follows Python's import system for one package tree: ``import pkg.a.b``,
 ``from pkg.a import b`` (``b`` a submodule or a name), ``from .a import b``, ``from ..a
 import b`` and ``from . import b``; importing ``pkg.a.b`` also runs ``pkg/__init__.py``
@@ -16,6 +21,7 @@ packages are not followed.
 from __future__ import annotations
 
 import ast
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -84,3 +90,26 @@ def import_closure(source_root: str | Path, script: str | Path,
                 seen[found] = None
                 todo.append((found, module, found.name == "__init__.py"))
     return sorted(seen)
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+@lru_cache(maxsize=None)
+def _digest_of(source: str, filename: str) -> str:
+    tree = _without_docstrings(ast.parse(source, filename=filename))
+    return hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()
+
+
+def normalised_digest(path: str | Path) -> str:
+    """sha256 of a module's syntax tree without docstrings (comments, line numbers and
+    layout are not in the tree): equal for two sources that run the same code."""
+    path = Path(path)
+    return _digest_of(path.read_text(), str(path))

@@ -19,7 +19,9 @@ def paper_models(config: dict) -> dict[str, ModelSpec]:
         models[model] = ModelSpec(
             model=model, family=entry["family"], role=entry["role"],
             parent=entry.get("parent", ""), regime=entry.get("recipe", ""),
-            algorithm=entry.get("algorithm", ""))
+            algorithm=entry.get("algorithm", ""), study=entry.get("study", ""),
+            step=int(entry.get("step", entry.get("train", {}).get("steps", 0))),
+            checkpoint_of=entry.get("checkpoint_of", ""))
     for spec in models.values():
         if spec.parent and spec.parent not in models:
             raise ValueError(f"models.{spec.model}.parent: {spec.parent!r} is not a model of "
@@ -62,10 +64,41 @@ def model_gpus(config: dict, model: str) -> int:
 
 
 def paper_evaluations(config: dict) -> list[tuple[str, str, str]]:
-    """(model, benchmark, temperature) for every sampled table, in a stable order."""
+    """(model, benchmark, temperature) for every sampled table, in a stable order: every
+    model on every benchmark at sampling.temperatures, and the temperature study's models
+    (bases and RL models of its families) on its benchmarks at its extra temperatures."""
     temperatures = [str(float(t)) for t in config["sampling"]["temperatures"]]
-    return [(m, b, t) for m in config["models"] for b in sorted(config["benchmarks"])
-            for t in temperatures]
+    algorithms = (config.get("studies") or {}).get("algorithms") or {}
+    evaluations = [(m, b, t) for m, entry in config["models"].items()
+                   for b in sorted(config["benchmarks"])
+                   if not entry.get("study") or b in algorithms.get("benchmarks", config["benchmarks"])
+                   for t in temperatures]
+    study = temperature_study_models(config)
+    if study:
+        extra = sorted({str(float(t)) for t in study["values"]} - set(temperatures), key=float)
+        evaluations += [(m, b, t) for m in study["models"] for b in study["benchmarks"]
+                        for t in extra]
+    return evaluations
+
+
+def temperature_study_models(config: dict) -> dict:
+    """studies.temperatures checked against the config: its families' base and RL models,
+    its benchmarks (default: all) and values; {} when the study is not configured."""
+    study = (config.get("studies") or {}).get("temperatures")
+    if not study:
+        return {}
+    families = {e["family"] for e in config["models"].values()}
+    unknown = sorted(set(study["families"]) - families)
+    if unknown:
+        raise ValueError(f"studies.temperatures.families: {unknown} are not families of models")
+    benchmarks = study.get("benchmarks") or sorted(config["benchmarks"])
+    unknown = sorted(set(benchmarks) - set(config["benchmarks"]))
+    if unknown:
+        raise ValueError(f"studies.temperatures.benchmarks: {unknown} are not benchmarks")
+    models = [m for m, e in config["models"].items()  # study models have studies of their own
+              if e["family"] in study["families"] and e["role"] in ("base", "rl")
+              and not e.get("study")]
+    return {"models": models, "benchmarks": sorted(benchmarks), "values": study["values"]}
 
 
 def unpinned(config: dict) -> list[str]:
@@ -74,12 +107,13 @@ def unpinned(config: dict) -> list[str]:
 
     missing = [f"models.{m}.revision" for m, e in config["models"].items()
                if e.get("source", "hub") == "hub" and not COMMIT.fullmatch(str(e.get("revision")))]
-    for name, spec in {**config["benchmarks"], **config.get("rl_data", {})}.items():
-        if not spec.get("sha256"):
-            missing.append(f"benchmarks.{name}.sha256")
-        hub = spec.get("hub")
-        if hub and not COMMIT.fullmatch(str(hub.get("revision"))):
-            missing.append(f"benchmarks.{name}.hub.revision")
+    for section in ("benchmarks", "rl_data"):
+        for name, spec in (config.get(section) or {}).items():
+            if not spec.get("sha256"):
+                missing.append(f"{section}.{name}.sha256")
+            hub = spec.get("hub")
+            if hub and not COMMIT.fullmatch(str(hub.get("revision"))):
+                missing.append(f"{section}.{name}.hub.revision")
     return missing
 
 
@@ -129,21 +163,54 @@ def _data_pinned(config: dict, name: str) -> bool:
 
 
 def plan_checkpoint_studies(config: dict) -> dict:
-    """The studies that run among checkpoints: ``perplexity`` as configured; the algorithm
-    study only once its RL data are pinned (until then the report says why it did not
-    run, see :func:`checkpoint_claim_gaps`)."""
+    """The studies that run among checkpoints: ``perplexity`` and ``temperatures`` as
+    configured; ``algorithms`` (and with it ``training_length``) only once its RL data are
+    pinned (until then the report says why C6 did not run, :func:`checkpoint_claim_gaps`)."""
     studies = dict(config.get("studies") or {})
     algorithms = studies.pop("algorithms", None)
     if algorithms is not None:
-        data = algorithms["data"]
-        if data not in config.get("rl_data", {}):
-            raise ValueError(f"studies.algorithms.data: {data!r} is not a key of rl_data")
-        if _data_pinned(config, data):
-            # Honest gap: six TRL runs of a 7B model are not wired into this DAG yet.
-            raise ValueError("studies.algorithms: RL data are pinned, but training the six "
-                             "algorithms from a checkpoint is not part of this workflow yet; "
-                             "train each as a `source: trained` model instead")
+        if algorithms["data"] not in config.get("rl_data", {}):
+            raise ValueError(f"studies.algorithms.data: {algorithms['data']!r} is not a key "
+                             "of rl_data")
+        if _data_pinned(config, algorithms["data"]):
+            studies["algorithms"] = algorithms
+            if len(algorithms["checkpoint_steps"]) > 1:
+                studies["training_length"] = algorithms
     return studies
+
+
+def algorithm_study_models(config: dict) -> dict[str, dict]:
+    """Model entries of the algorithm study, to add to ``models``: each algorithm trained
+    from ``base`` by this workflow (``source: trained``, the study's ``train`` settings and
+    the algorithm's own), and the first algorithm's intermediate checkpoints as models of
+    their own (the training-length study). Empty until the study's RL data are pinned."""
+    study = (config.get("studies") or {}).get("algorithms")
+    if not study or not _data_pinned(config, study["data"]):
+        return {}
+    base = study["base"]
+    if config["models"].get(base, {}).get("role") != "base":
+        raise ValueError(f"studies.algorithms.base: {base!r} is not a model with role base")
+    entry = config["models"][base]
+    steps = sorted(study["checkpoint_steps"])
+    shared = {"family": entry["family"], "role": "rl", "parent": base, "recipe": "algorithms",
+              "templates": entry["templates"], **({"size": entry["size"]} if "size" in entry else {})}
+    models = {}
+    for algorithm in study["algorithms"]:
+        settings = study["settings"].get(algorithm, {"trainer": algorithm})
+        models[f"{base}-rl-{algorithm}"] = {
+            **shared, "algorithm": algorithm, "source": "trained", "study": "algorithms",
+            "checkpoint_steps": steps[:-1],
+            "train": {"data": study["data"], **study["train"], **settings, "steps": steps[-1]}}
+    run = f"{base}-rl-{study['algorithms'][0]}"
+    for step in steps[:-1]:
+        models[f"{run}-step{step:05d}"] = {
+            **shared, "algorithm": study["algorithms"][0], "source": "checkpoint",
+            "study": "length", "checkpoint_of": run, "step": step,
+            "path": f"results/checkpoints/{run}/step-{step:05d}"}
+    clash = sorted(set(models) & set(config["models"]))
+    if clash:
+        raise ValueError(f"studies.algorithms: model ids {clash} are already in models")
+    return models
 
 
 def checkpoint_claim_gaps(config: dict, models: dict) -> dict[str, str]:
@@ -163,7 +230,7 @@ def checkpoint_claim_gaps(config: dict, models: dict) -> dict[str, str]:
     algorithms = (config.get("studies") or {}).get("algorithms")
     if algorithms is None:
         gaps["C6"] = "study `algorithms` is not in this configuration"
-    elif not _data_pinned(config, algorithms["data"]):
+    elif not _data_pinned(config, algorithms["data"]):  # pinned: algorithm_study_models
         gaps["C6"] = (f"not run: RL data not pinned (rl_data.{algorithms['data']} has no "
                       "revision or sha256)")
     return gaps

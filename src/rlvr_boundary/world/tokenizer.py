@@ -2,7 +2,7 @@
 
 Every character of the world's alphabet is one token, so log-probabilities and lengths
 are per character. It is a real ``PreTrainedTokenizerFast``: ``AutoTokenizer`` loads it
-back from a model folder (with a Llama config; see FACTS.md for why not Qwen2's).
+back from a model folder (with a Llama config; docs/tiny_world.md says why not Qwen2's).
 """
 
 from __future__ import annotations
