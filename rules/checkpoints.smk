@@ -254,6 +254,9 @@ if "perplexity" in STUDIES:
             batch_size=STUDIES.get("perplexity", {}).get("batch_size", 4),
             dtype=config["sampling"].get("dtype", "float32"),
             device=config["device"],
+            # The sampling backend scores too: vLLM's prompt log-probs, or transformers.
+            backend=config["sampling"]["backend"],
+            max_model_len=config["sampling"].get("max_model_len"),
         threads: config["threads"]["sample"]
         resources:
             gpu=lambda w: model_gpus(config, perplexity_models(w.family)["base"]),
@@ -264,7 +267,7 @@ if "perplexity" in STUDIES:
         benchmark:
             "benchmarks/score_checkpoint_perplexity/{family}.tsv"
         conda:
-            "../envs/train.yaml"
+            SAMPLING_ENV
         script:
             "../scripts/score_checkpoint_perplexity.py"
 

@@ -23,11 +23,13 @@ def add_code_inputs():
         if step.script is None:
             continue
         script = Path(step.basedir.get_path_or_uri(secret_free=True)) / step.script
-        files = [os.path.relpath(path) for path in import_closure(PACKAGE_DIR.parent, script)]
+        files = import_closure(PACKAGE_DIR.parent, script)
         if step.input_modifier is None:  # a rule with no other input
             step.input_modifier = workflow.modifier.path_modifier
-        step.set_input(code=[ancient(path) for path in files])
-        step.set_params(code={path: normalised_digest(path) for path in files})
+        step.set_input(code=[ancient(os.path.relpath(path)) for path in files])
+        # Keyed by the path inside the package: the same wherever the workflow runs from.
+        step.set_params(code={path.relative_to(PACKAGE_DIR.parent).as_posix():
+                              normalised_digest(path) for path in files})
 
 
 def seed_for(*names):

@@ -35,6 +35,7 @@ for benchmark, problems_path in zip(p.benchmarks, snakemake.input.problems, stri
     log.info("%s: scoring %d response sets with %d models (%s)", benchmark, len(responded),
              len(scorers), p.dtype)
     table = perplexity_table(scorers, {m: pd.read_parquet(by_model[m][benchmark]) for m in responded},
-                             pairs, prompts, p.samples_per_problem, p.batch_size, p.device, p.dtype)
+                             pairs, prompts, p.samples_per_problem, p.batch_size, p.device, p.dtype,
+                             p.backend, p.max_model_len)
     tables.append(table.assign(family=p.family, benchmark=benchmark))
 write_csv(pd.concat(tables, ignore_index=True), snakemake.output.table)

@@ -137,3 +137,23 @@ def test_sampled_first_tokens_follow_the_model(engine, tiny_checkpoint):
                            == vllm_frame.completion.str[:1].to_numpy()[:-1])
     expected = float(np.sum(exact ** 2))
     assert abs(same_as_next - expected) < 4.5 * np.sqrt(expected * (1 - expected) / n)
+
+
+@needs_vllm
+def test_prompt_logprobs_score_like_transformers(engine, tiny_checkpoint):
+    """C3's perplexity on vLLM: the log-prob of every scored token (eos after a stopped
+    sample included) equals transformers' forward pass."""
+    from transformers import AutoConfig
+
+    from rlvr_boundary.analyses.perplexity import completion_logprobs, completion_logprobs_vllm
+    from rlvr_boundary.models.modeling import load_checkpoint
+
+    model, tokenizer = load_checkpoint(tiny_checkpoint)
+    completions = ["+3=7*2=4-5=9|9", "-1=6|6", "*9=8", "", "|9"]
+    finish = ["stop", "stop", "length", "stop", "stop"]
+    prompts = PROMPTS[:len(completions)]
+    hf = completion_logprobs(model, tokenizer, prompts, completions, finish)
+    ours = completion_logprobs_vllm(engine, AutoConfig.from_pretrained(tiny_checkpoint),
+                                    tokenizer, prompts, completions, finish)
+    assert ours.n_tokens.tolist() == hf.n_tokens.tolist() == [15, 7, 4, 1, 3]
+    np.testing.assert_allclose(ours.logprobs, hf.logprobs, atol=1e-4)

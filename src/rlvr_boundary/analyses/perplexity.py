@@ -203,6 +203,57 @@ def completion_logprobs(model, tokenizer, prompts: Sequence[str], completions: S
     return TokenLogprobs(logprobs=out[inverse], n_tokens=n_tokens[inverse])
 
 
+def completion_logprobs_vllm(llm, model_config, tokenizer, prompts: Sequence[str],
+                             completions: Sequence[str],
+                             finish_reasons: Sequence[str]) -> TokenLogprobs:
+    """:func:`completion_logprobs` through a vLLM engine (GPU, or vLLM's CPU build): each
+    sequence, laid out as the sampler generated it, goes in as a prompt of its own, and
+    vLLM's prompt log-probs (raw log-softmax, no temperature) give every scored token's
+    log-prob in one forward pass. ``model_config`` is the checkpoint's config (for its eos
+    when the tokenizer has none)."""
+    from types import SimpleNamespace
+
+    from vllm import SamplingParams
+
+    stand_in = SimpleNamespace(config=model_config)
+    prompt_ids, scored_ids, inverse = _distinct_sequences(
+        *encode_sequences(stand_in, tokenizer, prompts, completions, finish_reasons))
+    n_tokens = np.array([len(ids) for ids in scored_ids], dtype=np.int64)
+    out = np.zeros((len(scored_ids), int(n_tokens.max(initial=0))), dtype=np.float32)
+    requests = [{"prompt_token_ids": p + c} for p, c in zip(prompt_ids, scored_ids)]
+    outputs = llm.generate(requests, SamplingParams(max_tokens=1, prompt_logprobs=0),
+                           use_tqdm=False)
+    for row, (result, prompt, scored) in enumerate(zip(outputs, prompt_ids, scored_ids)):
+        ids, logprobs = prompt + scored, result.prompt_logprobs  # logprobs[0] is None
+        out[row, :len(scored)] = [logprobs[t][ids[t]].logprob for t in range(len(prompt), len(ids))]
+    return TokenLogprobs(logprobs=out[inverse], n_tokens=n_tokens[inverse])
+
+
+def _scoring(path, backend: str, device: str, dtype: str, batch_size: int,
+             max_model_len: int | None = None):
+    """(score, release): ``score(prompts, completions, finish_reasons) -> TokenLogprobs`` for
+    the checkpoint at ``path`` with transformers (``hf``) or a vLLM engine (``vllm``,
+    ``vllm-cpu``; its context ``max_model_len``, default the model's), and ``release()`` to
+    free the model or stop the engine."""
+    if backend == "hf":
+        from ..models.modeling import load_checkpoint
+
+        model, tokenizer = load_checkpoint(path, device, dtype)
+        return (lambda *texts: completion_logprobs(model, tokenizer, *texts, batch_size)), (
+            lambda: None)
+    if backend not in ("vllm", "vllm-cpu"):
+        raise ValueError(f"perplexity backend {backend!r}: choose hf, vllm or vllm-cpu")
+    from transformers import AutoConfig, AutoTokenizer
+
+    from ..sampling.vllm_engine import make_llm
+
+    tokenizer, config = AutoTokenizer.from_pretrained(path), AutoConfig.from_pretrained(path)
+    llm = make_llm(str(path), seed=0, dtype=dtype, enforce_eager=backend == "vllm-cpu",
+                   max_model_len=int(max_model_len or config.max_position_embeddings))
+    return (lambda *texts: completion_logprobs_vllm(llm, config, tokenizer, *texts)), (
+        llm.llm_engine.engine_core.shutdown)
+
+
 def token_entropy(model, tokenizer, prompts: Sequence[str], completions: Sequence[str],
                   finish_reasons: Sequence[str], temperature: float, top_p: float = 1.0,
                   batch_size: int = DEFAULT_BATCH_SIZE) -> pd.DataFrame:
@@ -307,12 +358,15 @@ def perplexity_table(scorers: dict[str, str | Path], responses: dict[str, pd.Dat
                      pairs: list[tuple[str, str]],
                      problems: pd.DataFrame | dict[str, pd.DataFrame], samples_per_problem: int,
                      batch_size: int = DEFAULT_BATCH_SIZE, device: str = "cpu",
-                     dtype: str = "float32") -> pd.DataFrame:
+                     dtype: str = "float32", backend: str = "hf",
+                     max_model_len: int | None = None) -> pd.DataFrame:
     """Per (scorer, responses) pair and problem: the perplexity of that problem's chosen
     responses under the scorer (columns :data:`PERPLEXITY_COLUMNS`).
 
     ``scorers`` maps a name to a checkpoint folder (ours or a Hugging Face one, loaded by
-    :func:`~rlvr_boundary.models.modeling.load_checkpoint` on ``device`` in ``dtype``);
+    :func:`~rlvr_boundary.models.modeling.load_checkpoint` on ``device`` in ``dtype``, or
+    served by a vLLM engine with ``backend`` vllm / vllm-cpu: the same log-probs from its
+    prompt log-probs);
     ``responses`` maps a name to a samples frame (scored or raw) on the benchmark;
     ``pairs`` lists (scorer name, responses name). Each problem uses its first
     ``samples_per_problem`` samples of each response set (:func:`select_samples`).
@@ -331,8 +385,6 @@ def perplexity_table(scorers: dict[str, str | Path], responses: dict[str, pd.Dat
       response sets named in ``pairs``, so every set is scored on equally long prefixes.
     Rows are ordered as ``pairs``, then by problem_id.
     """
-    from ..models.modeling import load_checkpoint
-
     if not pairs:
         raise ValueError("no (scorer, responses) pairs to score")
     missing = ({s for s, _ in pairs} - set(scorers)) | ({r for _, r in pairs} - set(responses))
@@ -365,15 +417,16 @@ def perplexity_table(scorers: dict[str, str | Path], responses: dict[str, pd.Dat
     scores: dict[tuple[str, str], TokenLogprobs] = {}
     for scorer in dict.fromkeys(s for s, _ in pairs):
         log.info("scoring with %s (%s)", scorer, scorers[scorer])
-        model, tokenizer = load_checkpoint(scorers[scorer], device, dtype)
+        score, release = _scoring(scorers[scorer], backend, device, dtype, batch_size,
+                                  max_model_len)
         for s, r in pairs:
             if s == scorer:
                 frame = chosen[r]
-                scores[s, r] = completion_logprobs(
-                    model, tokenizer, frame.prompt.tolist(), frame.completion.tolist(),
-                    frame.finish_reason.tolist(), batch_size)
+                scores[s, r] = score(frame.prompt.tolist(), frame.completion.tolist(),
+                                     frame.finish_reason.tolist())
                 _check_retokenized(f"{s} on {r}", frame, scores[s, r])
-        del model
+        release()
+        del score  # the model goes before the next scorer's comes
 
     # Token counts depend on the scorer's tokenizer; matched lengths come from every scored pair.
     lengths = np.stack([sc.n_tokens.reshape(shape) for sc in scores.values()])
