@@ -64,13 +64,14 @@ if "perplexity" in STUDIES:
         """C3's perplexity test: mean log PPL_base(Y_RL) - log PPL_base(Y_base) with paired CIs,
         and the distributions per family."""
         input:
-            tables=expand("results/tables/perplexity/{family}.csv", family=FAMILIES),
+            tables=expand("results/tables/perplexity/{family}.csv", family=PERPLEXITY_FAMILIES),
         output:
             shift="results/tables/perplexity_shift.csv",
-            figures=reported(figures("results/figures", *[f"perplexity_{f}" for f in FAMILIES]),
+            figures=reported(figures("results/figures",
+                                     *[f"perplexity_{f}" for f in PERPLEXITY_FAMILIES]),
                              "perplexity", "3. Boundary (C3, C4, C5)"),
         params:
-            models={family: perplexity_models(family) for family in FAMILIES},
+            models={family: perplexity_models(family) for family in PERPLEXITY_FAMILIES},
             analysis=config["analysis"],
             benchmarks=config["benchmarks"],
             plots=config["plots"],

@@ -116,6 +116,8 @@ def temperature_study():
 
 
 TEMPERATURE_FAMILIES = sorted(STUDIES.get("temperatures", {}).get("families", []))
+# Perplexity compares a base with its RL models: families without one have nothing to score.
+PERPLEXITY_FAMILIES = sorted({MAIN_MODELS[m].family for m, _ in RL_PAIRS})
 
 
 def entropy_inputs(wildcards):
@@ -200,7 +202,7 @@ def scoring_outputs():
     outputs = []
     if "perplexity" in STUDIES:
         outputs += ["results/tables/perplexity_shift.csv",
-                    *figures("results/figures", *[f"perplexity_{f}" for f in FAMILIES])]
+                    *figures("results/figures", *[f"perplexity_{f}" for f in PERPLEXITY_FAMILIES])]
     if "temperatures" in STUDIES:
         outputs += ["results/tables/temperature_study.csv",
                     *figures("results/figures",

@@ -305,6 +305,7 @@ def perplexity_inputs(wildcards):
 
 
 TEMPERATURE_FAMILIES = FAMILIES
+PERPLEXITY_FAMILIES = FAMILIES
 
 
 def temperature_study():
@@ -333,7 +334,7 @@ def scoring_outputs():
     outputs = []
     if "perplexity" in STUDIES:
         outputs += ["results/tables/perplexity_shift.csv"]
-        outputs += figures("results/figures", *[f"perplexity_{f}" for f in FAMILIES])
+        outputs += figures("results/figures", *[f"perplexity_{f}" for f in PERPLEXITY_FAMILIES])
     if "temperatures" in STUDIES:
         outputs += ["results/tables/temperature_study.csv"]
         outputs += figures("results/figures",

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from helpers import dry_run_jobs
 from workflow_runner import REPO, copy_workflow, run_snakemake
 
 BENCHMARK_FILE = "data/tiny_math/t_easy.jsonl"
@@ -116,3 +117,21 @@ def test_the_analyses_of_every_scale_ran(local_run):
     entropy = pd.read_csv(results / "tables/entropy/tdeep.csv")
     assert sorted(set(entropy.temperature)) == [0.7, 1.0] and entropy.mean_entropy.gt(0).all()
     assert (results / "figures/passk_curves_tdeep.png").stat().st_size > 0
+
+
+def test_a_family_without_an_rl_model_plans_no_perplexity_for_it(test_study, tmp_path):
+    # One's own models may have a base alone: it is sampled and counted, but perplexity
+    # (a base against its RL models) and C5's export concern only families with RL models.
+    workdir = copy_workflow(tmp_path / "wf")
+    (workdir / BENCHMARK_FILE).parent.mkdir(parents=True, exist_ok=True)
+    (workdir / BENCHMARK_FILE).write_bytes((REPO / "tests/data/t_easy.jsonl").read_bytes())
+    config = local_checkpoint_config(test_study, [])
+    config["models"]["twide-base"] = {"family": "twide", "role": "base", "source": "local",
+                                      "path": str(test_study / "results/models/twide-base"),
+                                      "templates": {"default": "plain"}}
+    (workdir / "local.yaml").write_text(yaml.safe_dump(config))
+    jobs = dry_run_jobs(workdir, configfile="local.yaml")
+    perplexity = [job for job in jobs if job["rule"] == "score_checkpoint_perplexity"]
+    assert [job["output"] for job in perplexity] == [["results/tables/perplexity/tdeep.csv"]]
+    # Four models at T = 1.0; the temperature study's tdeep base and RL model also at 0.7.
+    assert sum(job["rule"] == "sample_hub_model" for job in jobs) == 4 + 2
