@@ -77,6 +77,11 @@ BOUNDARY_PARAMS = dict(regime_prompts={}, seed_runs=[])
 # The main comparisons (a study's models, e.g. the algorithm study's, have their own).
 MAIN_MODELS = {m: spec for m, spec in PAPER_MODELS.items() if not spec.study}
 RL_PAIRS = [(m, spec.parent) for m, spec in MAIN_MODELS.items() if spec.role == "rl"]
+# Tables the claims report reads besides the boundary tables and the studies': grading,
+# and C5 from annotations once there are any.
+REPORT_EXTRA_TABLES = {"grading": "results/tables/grading.csv",
+                       **({"cot_validity": "results/tables/cot_validity.csv"} if ANNOTATIONS
+                          else {})}
 
 
 def boundary_figures():
@@ -120,9 +125,21 @@ TEMPERATURE_FAMILIES = sorted(STUDIES.get("temperatures", {}).get("families", []
 PERPLEXITY_FAMILIES = sorted({MAIN_MODELS[m].family for m, _ in RL_PAIRS})
 
 
+def family_temperature_models(wildcards):
+    """The temperature study's models of one family."""
+    return [m for m in temperature_study()["models"]
+            if PAPER_MODELS[m].family == wildcards.family]
+
+
+def family_templates(wildcards):
+    """Model -> benchmark -> prompt template, for the models of one family."""
+    return {m: {b: prompt_template(config, m, b) for b in BENCHMARKS}
+            for m, spec in PAPER_MODELS.items() if spec.family == wildcards.family}
+
+
 def entropy_inputs(wildcards):
     study = temperature_study()
-    models = [m for m in study["models"] if PAPER_MODELS[m].family == wildcards.family]
+    models = family_temperature_models(wildcards)
     return dict(
         models=[f"results/models/{m}/manifest.json" for m in models],
         samples=[f"results/scored/{m}/{b}/T{float(t)}.parquet"
@@ -149,20 +166,6 @@ def training_length_study():
                 base=STUDIES["algorithms"]["base"], run=run)
 
 
-def algorithm_outputs():
-    outputs = []
-    if "algorithms" in STUDIES:
-        outputs += ["results/tables/sampling_efficiency_gap.csv", "results/tables/algorithm_pairs.csv"]
-        outputs += figures("results/figures", "passk_curves_algorithms", "training_curves_algorithms")
-    if "training_length" in STUDIES:
-        outputs += ["results/tables/training_length.csv", *figures("results/figures", "training_length")]
-    return outputs
-
-
-def algorithm_histories():
-    return [f"results/training/{m}.csv" for m in algorithm_study()["models"].values()]
-
-
 def checkpoint_folder(wildcards):
     """What fetch_model reads besides the config: a trained model's folder, or the run
     whose intermediate checkpoint a model is."""
@@ -172,42 +175,11 @@ def checkpoint_folder(wildcards):
     return [f"results/checkpoints/{spec.checkpoint_of}"] if spec.checkpoint_of else []
 
 
-def study_tables(wildcards):
-    """The tables the claims report reads, by name."""
-    tables = {name: BOUNDARY_TABLES[name] for name in ("coverage", "accuracy_histogram")}
-    tables["grading"] = "results/tables/grading.csv"
-    if ANNOTATIONS:
-        tables["cot_validity"] = "results/tables/cot_validity.csv"
-    if "perplexity" in STUDIES:
-        tables["perplexity_shift"] = "results/tables/perplexity_shift.csv"
-    if "temperatures" in STUDIES:
-        tables["temperature_study"] = "results/tables/temperature_study.csv"
-    if "algorithms" in STUDIES:
-        tables["algorithm_gap"] = "results/tables/sampling_efficiency_gap.csv"
-        tables["algorithm_pairs"] = "results/tables/algorithm_pairs.csv"
-    if "training_length" in STUDIES:
-        tables["training_length"] = "results/tables/training_length.csv"
-    return tables
-
-
 def annotation_exports():
     """C5's files to annotate: one per benchmark with an RL model."""
     if not RL_PAIRS:
         return []
     return expand("results/annotations/{benchmark}/to_annotate.csv", benchmark=BENCHMARKS)
-
-
-def scoring_outputs():
-    """The perplexity and temperature studies' tables and figures."""
-    outputs = []
-    if "perplexity" in STUDIES:
-        outputs += ["results/tables/perplexity_shift.csv",
-                    *figures("results/figures", *[f"perplexity_{f}" for f in PERPLEXITY_FAMILIES])]
-    if "temperatures" in STUDIES:
-        outputs += ["results/tables/temperature_study.csv",
-                    *figures("results/figures",
-                             *[f"passk_temperatures_{f}" for f in TEMPERATURE_FAMILIES])]
-    return outputs
 
 
 # Every output of the study (the Snakefile's `all` at this scale).

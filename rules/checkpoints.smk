@@ -248,8 +248,7 @@ if "perplexity" in STUDIES:
             models=checkpoint_perplexity_models,
             family=lambda w: w.family,
             benchmarks=BENCHMARKS,
-            templates=lambda w: {m: {b: prompt_template(config, m, b) for b in BENCHMARKS}
-                                 for m, s in PAPER_MODELS.items() if s.family == w.family},
+            templates=family_templates,
             samples_per_problem=STUDIES.get("perplexity", {}).get("samples_per_problem", 8),
             batch_size=STUDIES.get("perplexity", {}).get("batch_size", 4),
             dtype=config["sampling"].get("dtype", "float32"),
@@ -286,10 +285,8 @@ if "temperatures" in STUDIES:
             table="results/tables/entropy/{family}.csv",
         params:
             study=temperature_study(),
-            models=lambda w: [m for m in temperature_study()["models"]
-                              if PAPER_MODELS[m].family == w.family],
-            templates=lambda w: {m: {b: prompt_template(config, m, b) for b in BENCHMARKS}
-                                 for m, s in PAPER_MODELS.items() if s.family == w.family},
+            models=family_temperature_models,
+            templates=family_templates,
             top_p=config["sampling"]["top_p"],
             samples_per_problem=STUDIES["temperatures"].get("samples_per_problem", 8),
             batch_size=STUDIES["temperatures"].get("batch_size", 4),

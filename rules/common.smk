@@ -236,21 +236,9 @@ def training_length_study():
                 run=run)
 
 
-def algorithm_outputs():
-    outputs = []
-    if "algorithms" in STUDIES:
-        outputs += ["results/tables/sampling_efficiency_gap.csv", "results/tables/algorithm_pairs.csv"]
-        outputs += figures("results/figures", "passk_curves_algorithms", "training_curves_algorithms")
-    if "training_length" in STUDIES:
-        outputs += ["results/tables/training_length.csv"]
-        outputs += figures("results/figures", "training_length")
-    return outputs
-
-
-def algorithm_histories():
-    return [f"results/training/{m}.csv" for m in algorithm_study()["models"].values()]
-
-
+# Tables the claims report reads besides the boundary tables and the studies': the real
+# models' section.
+REPORT_EXTRA_TABLES = {"real_report": "results/real/report.md"}
 # Claims this configuration cannot compute, and the input each lacks (the report says so).
 CLAIM_GAPS = {} if "algorithms" in STUDIES else {
     "C6": "study `algorithms` is not in this configuration"}
@@ -328,34 +316,3 @@ def entropy_inputs(wildcards):
         benchmarks=expand("results/data/benchmarks/{benchmark}.parquet",
                           benchmark=study["benchmarks"]),
     )
-
-
-def scoring_outputs():
-    outputs = []
-    if "perplexity" in STUDIES:
-        outputs += ["results/tables/perplexity_shift.csv"]
-        outputs += figures("results/figures", *[f"perplexity_{f}" for f in PERPLEXITY_FAMILIES])
-    if "temperatures" in STUDIES:
-        outputs += ["results/tables/temperature_study.csv"]
-        outputs += figures("results/figures",
-                           *[f"passk_temperatures_{f}" for f in TEMPERATURE_FAMILIES])
-    return outputs
-
-
-def study_tables(wildcards):
-    """The study tables the claims report reads (C3-C6, C8), by name."""
-    tables = {}
-    if "algorithms" in STUDIES:
-        tables["algorithm_gap"] = "results/tables/sampling_efficiency_gap.csv"
-        tables["algorithm_pairs"] = "results/tables/algorithm_pairs.csv"
-    if "training_length" in STUDIES:
-        tables["training_length"] = "results/tables/training_length.csv"
-    for name in ("coverage", "accuracy_histogram", "cot_validity", "regimes", "crossover_seeds",
-                 "crossover_spread"):
-        tables[name] = BOUNDARY_TABLES[name]
-    if "perplexity" in STUDIES:
-        tables["perplexity_shift"] = "results/tables/perplexity_shift.csv"
-    if "temperatures" in STUDIES:
-        tables["temperature_study"] = "results/tables/temperature_study.csv"
-    tables["real_report"] = "results/real/report.md"
-    return tables

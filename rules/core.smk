@@ -44,7 +44,7 @@ def benchmark_file(wildcards):
     return [spec["file"]] if "file" in spec else []
 
 
-# --- figure paths, for every scale ---------------------------------------------------
+# --- outputs every scale names alike (each scale's plan sets STUDIES, FAMILIES, ...) ---
 
 
 def passk_figures(folder):
@@ -65,3 +65,49 @@ def reported(paths, caption, category, subcategory=None):
     return [report(p, caption=f"../report/captions/{caption}.rst", category=category,
                    subcategory=subcategory)
             if p.endswith((".png", ".svg")) else p for p in paths]
+
+
+def algorithm_outputs():
+    """The algorithm (C6) and training-length studies' tables and figures."""
+    outputs = []
+    if "algorithms" in STUDIES:
+        outputs += ["results/tables/sampling_efficiency_gap.csv", "results/tables/algorithm_pairs.csv"]
+        outputs += figures("results/figures", "passk_curves_algorithms", "training_curves_algorithms")
+    if "training_length" in STUDIES:
+        outputs += ["results/tables/training_length.csv"]
+        outputs += figures("results/figures", "training_length")
+    return outputs
+
+
+def algorithm_histories():
+    return [f"results/training/{m}.csv" for m in algorithm_study()["models"].values()]
+
+
+def scoring_outputs():
+    """The perplexity and temperature studies' tables and figures."""
+    outputs = []
+    if "perplexity" in STUDIES:
+        outputs += ["results/tables/perplexity_shift.csv"]
+        outputs += figures("results/figures", *[f"perplexity_{f}" for f in PERPLEXITY_FAMILIES])
+    if "temperatures" in STUDIES:
+        outputs += ["results/tables/temperature_study.csv"]
+        outputs += figures("results/figures",
+                           *[f"passk_temperatures_{f}" for f in TEMPERATURE_FAMILIES])
+    return outputs
+
+
+def study_tables(wildcards):
+    """The tables the claims report reads, by name: each configured study's, the boundary
+    tables this scale makes (the per-problem sets are not read) and its own extras."""
+    tables = {}
+    if "algorithms" in STUDIES:
+        tables["algorithm_gap"] = "results/tables/sampling_efficiency_gap.csv"
+        tables["algorithm_pairs"] = "results/tables/algorithm_pairs.csv"
+    if "training_length" in STUDIES:
+        tables["training_length"] = "results/tables/training_length.csv"
+    tables |= {name: path for name, path in BOUNDARY_TABLES.items() if name != "coverage_problems"}
+    if "perplexity" in STUDIES:
+        tables["perplexity_shift"] = "results/tables/perplexity_shift.csv"
+    if "temperatures" in STUDIES:
+        tables["temperature_study"] = "results/tables/temperature_study.csv"
+    return tables | REPORT_EXTRA_TABLES
