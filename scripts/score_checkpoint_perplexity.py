@@ -3,7 +3,7 @@ import json
 import pandas as pd
 
 from rlvr_boundary.sampling.benchmarks import apply_template, read_normalised
-from rlvr_boundary.analyses.perplexity import perplexity_table
+from rlvr_boundary.analyses.perplexity import perplexity_pairs, perplexity_table
 from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 log = start_job(snakemake.log[0])
@@ -23,7 +23,7 @@ scorers = {m: json.loads(open(path).read())["path"]
            for m, path in zip(scorer_models, snakemake.input.scorers)}
 responses = iter(snakemake.input.responses)
 by_model = {m: {b: next(responses) for b in p.benchmarks} for m in responded}
-pairs = [(base, base)] + [(base, m) for m in others] + [pair for m in rl for pair in ((base, m), (m, m))]
+pairs = perplexity_pairs(base, rl, others)
 tables = []
 for benchmark, problems_path in zip(p.benchmarks, snakemake.input.problems, strict=True):
     questions = read_normalised(problems_path)

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from rlvr_boundary.analyses.perplexity import perplexity_table
+from rlvr_boundary.analyses.perplexity import perplexity_pairs, perplexity_table
 from rlvr_boundary.workflow.job_io import start_job, write_csv
 
 log = start_job(snakemake.log[0])
@@ -11,7 +11,7 @@ responded = [base, *rl, teacher]
 scorers = dict(zip([base, *rl], snakemake.input.scorers))
 responses = iter(snakemake.input.responses)
 by_model = {m: {b: next(responses) for b in p.benchmarks} for m in responded}
-pairs = [(base, base), (base, teacher)] + [pair for m in rl for pair in ((base, m), (m, m))]
+pairs = perplexity_pairs(base, rl, [teacher])
 tables = []
 for benchmark, problems_path in zip(p.benchmarks, snakemake.input.benchmarks):
     log.info("%s: scoring %d response sets with %d models", benchmark, len(responded), len(scorers))

@@ -25,7 +25,8 @@ for family, path in zip(p.models, snakemake.input.tables):
             shifts.append(shift.assign(family=family, model=rl, benchmark=benchmark))
     distributions = [("PPL_base(Y_base)", base, base)]
     for rl in models["rl"]:
-        regime = rl.split("-rl-", 1)[1] if "-rl-" in rl else rl  # a checkpoint: its id
+        # The tiny world's ids carry the regime (<family>-rl-<run>); a checkpoint's, its name.
+        regime = rl.split("-rl-", 1)[1] if "-rl-" in rl else rl
         distributions += [(f"PPL_base(Y_RL {regime})", base, rl), (f"PPL_RL(Y_RL {regime})", rl, rl)]
     if models["teacher"]:
         distributions.append(("PPL_base(Y_teacher)", base, models["teacher"]))

@@ -340,6 +340,34 @@ def samples_entropy(model, tokenizer, samples: pd.DataFrame, problems: pd.DataFr
             "n_sequences": len(entropy)}
 
 
+def model_entropy_rows(name: str, model, tokenizer, benchmarks: Sequence[str],
+                       temperatures: Sequence[float], problems_of: dict[str, pd.DataFrame],
+                       samples: Iterator[pd.DataFrame], top_p: float,
+                       samples_per_problem: int | None,
+                       batch_size: int = DEFAULT_BATCH_SIZE) -> list[dict]:
+    """Rows of the entropy table for one model (``name``): its mean token entropy on its own
+    samples at each benchmark and temperature. ``samples`` yields its samples frames in
+    benchmark, then temperature order; ``problems_of[benchmark]`` has the prompts it answered."""
+    rows = []
+    for benchmark in benchmarks:
+        for temperature in temperatures:
+            result = samples_entropy(model, tokenizer, next(samples), problems_of[benchmark],
+                                     temperature, top_p, samples_per_problem, batch_size)
+            rows.append({"model": name, "benchmark": benchmark, "temperature": temperature,
+                         **result})
+            log.info("%s %s T=%g: mean entropy %.4f", name, benchmark, temperature,
+                     result["mean_entropy"])
+    return rows
+
+
+def perplexity_pairs(base: str, rl: Sequence[str], others: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """C3's (scorer, responses) pairs: the base on its own responses and on the others' (the
+    teacher's or a distilled model's), then each RL model's responses under the base and
+    under the RL model itself."""
+    return ([(base, base)] + [(base, other) for other in others]
+            + [pair for model in rl for pair in ((base, model), (model, model))])
+
+
 # --- the perplexity table ---------------------------------------------------------------------
 
 def _check_retokenized(name: str, chosen: pd.DataFrame, scores: TokenLogprobs) -> None:

@@ -101,6 +101,17 @@ def temperature_study_models(config: dict) -> dict:
     return {"models": models, "benchmarks": sorted(benchmarks), "values": study["values"]}
 
 
+def _missing_pins(section: str, name: str, spec: dict) -> list[str]:
+    """The pins a benchmark or RL data set lacks: its sha256 and, from the Hub, a commit."""
+    from ..models.hub_models import COMMIT
+
+    missing = [] if spec.get("sha256") else [f"{section}.{name}.sha256"]
+    hub = spec.get("hub")
+    if hub and not COMMIT.fullmatch(str(hub.get("revision"))):
+        missing.append(f"{section}.{name}.hub.revision")
+    return missing
+
+
 def unpinned(config: dict) -> list[str]:
     """Models and benchmarks whose pin is still missing (null revision or sha256)."""
     from ..models.hub_models import COMMIT
@@ -109,11 +120,7 @@ def unpinned(config: dict) -> list[str]:
                if e.get("source", "hub") == "hub" and not COMMIT.fullmatch(str(e.get("revision")))]
     for section in ("benchmarks", "rl_data"):
         for name, spec in (config.get(section) or {}).items():
-            if not spec.get("sha256"):
-                missing.append(f"{section}.{name}.sha256")
-            hub = spec.get("hub")
-            if hub and not COMMIT.fullmatch(str(hub.get("revision"))):
-                missing.append(f"{section}.{name}.hub.revision")
+            missing += _missing_pins(section, name, spec)
     return missing
 
 
@@ -155,11 +162,7 @@ def training_gpus(config: dict, model: str) -> int:
 
 def _data_pinned(config: dict, name: str) -> bool:
     """An RL data set counts as pinned when it has a sha256 and, from the Hub, a commit."""
-    from ..models.hub_models import COMMIT
-
-    spec = config.get("rl_data", {}).get(name, {})
-    hub = spec.get("hub")
-    return bool(spec.get("sha256")) and (not hub or bool(COMMIT.fullmatch(str(hub.get("revision")))))
+    return not _missing_pins("rl_data", name, config.get("rl_data", {}).get(name, {}))
 
 
 def plan_checkpoint_studies(config: dict) -> dict:
