@@ -5,7 +5,7 @@ VLLM_VENV ?= .venv-vllm
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: install reproduce quick test lint dag lock
+.PHONY: install reproduce quick test lint dag lock findings
 
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ test: install $(VLLM_VENV)/.installed  ## the test suite (what .ci/run runs)
 
 lint: install
 	$(BIN)/snakemake --lint
+
+# docs/findings/ and the README's findings table from a finished default run (RUN=dir).
+RUN ?= .
+findings: install
+	$(BIN)/python scripts/dev/findings.py $(RUN)
 
 dag: install
 	$(BIN)/snakemake --dag | dot -Tpdf > dag.pdf

@@ -3,6 +3,8 @@
 # -> pass@k -> analyses -> figures and the claims report. Run: snakemake --cores all
 from snakemake.utils import min_version
 
+from rlvr_boundary.workflow.config_checks import check_config_files
+
 min_version("9.0")
 
 
@@ -12,6 +14,9 @@ report: "report/workflow.rst"
 # The default study, unless the user names a config of their own: merging both would
 # let default jobs leak into a self-contained configuration (tests, paper scale).
 if not workflow.overwrite_configfiles:
+    # A YAML syntax error or a key given twice, with its line (Snakemake's own message
+    # names neither; for a --configfile: python -m rlvr_boundary.workflow.config_checks).
+    check_config_files(["config.yaml"])
 
     configfile: "config.yaml"
 
@@ -19,10 +24,9 @@ if not workflow.overwrite_configfiles:
 include: "rules/core.smk"
 
 
-# Where the models come from. `scale: paper` (configs/paper.yaml, or one's own models):
-# checkpoints from the Hub, local folders or trained from them. Otherwise the tiny world
-# trains its own. Either way the stage ends in results/tables/counts.parquet and
-# results/tables/models.csv, and every later rule is the same.
+# Where the models and benchmarks come from. `scale: paper` (configs/paper.yaml, or one's
+# own models): checkpoints from the Hub, local folders or trained from them, on real
+# benchmarks. Otherwise the tiny world generates its benchmarks and trains its own models.
 PAPER_SCALE = config.get("scale") == "paper"
 if PAPER_SCALE:
 
@@ -33,11 +37,11 @@ else:
     include: "rules/common.smk"
     include: "rules/data.smk"
     include: "rules/train.smk"
-    include: "rules/sample.smk"
-    include: "rules/estimate.smk"
 
 
-# From counts and the registry to the report, at every scale.
+# Every model alike from here on: sampled, graded, counted into results/tables/counts.parquet
+# and registered in results/tables/models.csv; then pass@k, the analyses and the report.
+include: "rules/sample.smk"
 include: "rules/passk.smk"
 include: "rules/algorithms.smk"
 include: "rules/boundary.smk"

@@ -2,8 +2,15 @@
 # studies and what every shared rule reads from a plan, checked when the DAG is built.
 from snakemake.utils import validate
 
+from rlvr_boundary.grading.math_answers import GRADERS as MATH_GRADERS
+from rlvr_boundary.workflow.config_checks import (
+    check_config_files,
+    check_paper_config,
+    load_config_file,
+)
 from rlvr_boundary.workflow.paper_plan import (
     model_gpus,
+    model_sampling,
     paper_evaluations,
     paper_models,
     prompt_template,
@@ -13,13 +20,27 @@ from rlvr_boundary.workflow.paper_plan import (
     training_settings,
     training_template,
     algorithm_study_models,
+    benchmark_shards,
     checkpoint_claim_gaps,
     plan_checkpoint_studies,
     temperature_study_models,
-    unpinned,
+    with_catalog,
+    without_unpinned,
 )
 
+check_config_files(workflow.configfiles)  # a key given twice: its file and line
+# The shipped benchmarks, templates and RL data, by name (configs/catalog.yaml).
+CATALOG = os.path.join(workflow.basedir, "configs", "catalog.yaml")
+config.update(with_catalog(config, load_config_file(CATALOG)))
 validate(config, "../schemas/paper.schema.yaml")
+check_paper_config(config)
+# What is not pinned yet is left out, with its dependents, and listed (here and in the
+# report): the rest of the study runs to its report.
+_PLANNED, NOT_RUN = without_unpinned(config)
+config.update(_PLANNED)
+if NOT_RUN:
+    print("Not run, not pinned (the report lists them): " + "; ".join(
+        f"{key}: {why}" for key, why in NOT_RUN.items()), file=sys.stderr)
 # The algorithm study's models (once its RL data are pinned) are models like any other.
 config["models"].update(algorithm_study_models(config))
 
@@ -30,7 +51,6 @@ SAMPLING_ENV = ("../envs/sample-vllm.yaml" if config["sampling"]["backend"] == "
 PAPER_MODELS = paper_models(config)
 PAPER_EVALUATIONS = paper_evaluations(config)
 PAPER_FAMILIES = sorted({spec.family for spec in PAPER_MODELS.values()})
-SHARDS = list(range(config["sampling"]["shards"]))
 CLAIM_TEMPERATURE = str(float(config["analysis"]["claim_temperature"]))
 if CLAIM_TEMPERATURE not in {str(float(t)) for t in config["sampling"]["temperatures"]}:
     raise ValueError(f"analysis.claim_temperature {CLAIM_TEMPERATURE} is not one of "
@@ -42,11 +62,6 @@ TRAINING = {model: training_settings(config, model) for model in TRAINED}  # che
 _SHARED_NAMES = set(config["benchmarks"]) & set(config["rl_data"])
 if _SHARED_NAMES:
     raise ValueError(f"rl_data and benchmarks share the names {sorted(_SHARED_NAMES)}")
-_MISSING = unpinned(config)
-if _MISSING:
-    # Listed, not fatal: the DAG can be inspected; the job that needs a pin stops on it.
-    print(f"Not pinned yet (the jobs that need them will stop): {', '.join(_MISSING)}",
-          file=sys.stderr)
 
 # rules/benchmarks.smk's prepare_benchmark reads these two (RL data are normalised alike).
 BENCHMARK_SPECS = {**config["benchmarks"], **config["rl_data"]}
@@ -59,6 +74,83 @@ wildcard_constraints:
     temperature="[0-9]+\\.[0-9]+",
     shard="[0-9]+",
     family="[a-z][a-z0-9_]*",
+    group="[a-z][a-z0-9_]*",
+
+
+# --- what rules/sample.smk reads from a plan: checkpoints on real benchmarks -------------
+# A sampling group is one benchmark: a job is long enough on its own, and adding a benchmark
+# reruns no other. Graded with math-verify and the lenient rules, each with its own metric.
+SAMPLING_RESOURCES = dict(gpu=lambda wildcards: model_gpus(config, wildcards.model),
+                          mem_mb=config["sampling"]["mem_mb"],
+                          runtime=config["sampling"]["runtime_minutes"])
+GRADING_THREADS = config["grading"]["threads"]
+GRADING_RESOURCES = dict(mem_mb=16000, runtime=120)
+METRICS = list(MATH_GRADERS)
+SCORED = [f"results/scored/{m}/{b}/T{t}.parquet" for m, b, t in PAPER_EVALUATIONS]
+# What a job's results depend on: not the temperatures (a job's own is its wildcard, so an
+# added one reruns no other job), memory, runtime or GPU layout, nor what only the other
+# backends read (hf: batch_size; vLLM: max_model_len, engine). hf's batch_size changes
+# speed, not samples, on a CPU in float32 (tests/unit/test_batch_invariance.py): there it
+# is no param either and scripts/sample_model.py reads it from the config.
+_HF = config["sampling"]["backend"] == "hf"
+_CPU_FLOAT32 = (config["device"] == "cpu"
+                and config["sampling"].get("dtype", "auto") in ("auto", "float32"))
+_NOT_SAMPLING_PARAMS = ("temperatures", "runtime_minutes", "mem_mb", "tensor_parallel",
+                        *(("max_model_len", "engine") if _HF else ("batch_size",)),
+                        *(("batch_size",) if _HF and _CPU_FLOAT32 else ()))
+_SAMPLING_SETTINGS = {k: v for k, v in config["sampling"].items() if k not in _NOT_SAMPLING_PARAMS}
+
+
+def model_input(wildcards):
+    return f"results/models/{wildcards.model}/manifest.json"
+
+
+def job_benchmark_files(wildcards):
+    return [f"{BENCHMARK_DIR}/{wildcards.group}/problems.jsonl"]
+
+
+def sampling_job(wildcards):
+    """One benchmark with the model's own template, n and seed."""
+    model, benchmark = wildcards.model, wildcards.group
+    return dict(
+        engine="checkpoint",
+        benchmarks={benchmark: dict(
+            template=prompt_template(config, model, benchmark, stops=True),
+            n=samples_per_problem(config, model, benchmark),
+            limit=config["benchmarks"][benchmark].get("limit"),
+            shards=benchmark_shards(config, benchmark),
+            seed=seed_for("sample", model, benchmark, wildcards.temperature, wildcards.shard))},
+        sampling=model_sampling(config, model, _SAMPLING_SETTINGS),
+        device=config["device"],
+    )
+
+
+def shard_samples(wildcards):
+    return expand("results/samples/{model}/{benchmark}/T{temperature}/shard{shard}.parquet",
+                  shard=range(benchmark_shards(config, wildcards.benchmark)), **wildcards)
+
+
+def benchmark_problems(wildcards):
+    return f"{BENCHMARK_DIR}/{wildcards.benchmark}/problems.jsonl"
+
+
+def benchmark_grader(wildcards):
+    # Grading threads change no result: only the per-answer time limit is a param.
+    return {"kind": "math", "timeout_s": config["grading"]["timeout_s"],
+            "grade_truncated": config["grading"]["grade_truncated"]}
+
+
+def model_checkpoints(models):
+    return [f"results/models/{m}/manifest.json" for m in models]
+
+
+def model_identities(models):
+    """What the registry reads: each model's manifest (source, revision or path, digest)."""
+    return model_checkpoints(models)
+
+
+def model_registry(models):
+    return [PAPER_MODELS[m].row() for m in models]
 
 
 # What the shared rules (passk, boundary, report) read from the plan, as at tiny scale.
@@ -78,8 +170,10 @@ BOUNDARY_PARAMS = dict(regime_prompts={}, seed_runs=[])
 MAIN_MODELS = {m: spec for m, spec in PAPER_MODELS.items() if not spec.study}
 RL_PAIRS = [(m, spec.parent) for m, spec in MAIN_MODELS.items() if spec.role == "rl"]
 # Tables the claims report reads besides the boundary tables and the studies': grading,
+# where the samples stopped,
 # and C5 from annotations once there are any.
 REPORT_EXTRA_TABLES = {"grading": "results/tables/grading.csv",
+                       "stop_reasons": "results/tables/stop_reasons.csv",
                        **({"cot_validity": "results/tables/cot_validity.csv"} if ANNOTATIONS
                           else {})}
 
@@ -96,7 +190,8 @@ def report_context():
         "rules. Real checkpoints (results/tables/models.csv) on real benchmarks.",
         "Groups (`regime=`) are RL recipes: " + ", ".join(sorted(
             {f"`{s.regime}`" for s in PAPER_MODELS.values() if s.role == "rl"})) + ".",
-    ]
+    ] + ([("Not run, not pinned: " + "; ".join(
+        f"`{key}` ({why})" for key, why in NOT_RUN.items()) + ".")] if NOT_RUN else [])
 
 
 def perplexity_models(family):
@@ -204,6 +299,12 @@ def checkpoint_perplexity_inputs(wildcards):
                    for m in responded for b in BENCHMARKS],
         problems=expand("results/benchmarks/{benchmark}/problems.jsonl", benchmark=BENCHMARKS),
     )
+
+
+def scoring_models(family):
+    """The models that score a family's responses: its base and RL models."""
+    models = perplexity_models(family)
+    return [models["base"], *models["rl"]]
 
 
 def checkpoint_perplexity_models(wildcards):

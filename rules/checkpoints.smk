@@ -1,8 +1,8 @@
 # Models from checkpoints: fetched from the Hub at pinned revisions, given as local folders,
-# or trained here from one of them (RLVR with the math-verify reward), then sampled on real
-# benchmarks with each model's own prompt and graded with math-verify (and the paper's
-# lenient rules, for comparison) into the counts table and the model registry that every
-# later rule reads, whatever the scale (rules/passk.smk, boundary.smk, report.smk).
+# or trained here from one of them (RLVR with the math-verify reward); real benchmarks from
+# files or the Hub. rules/sample.smk then samples each model with its own prompt and grades
+# with math-verify (and the paper's lenient rules, for comparison), as it does every model;
+# the C5 annotation files, perplexity and the temperature study's entropy are here.
 # configs/paper.yaml is the paper's study; schemas/paper.schema.yaml documents each key.
 include: "checkpoint_plan.smk"
 include: "benchmarks.smk"
@@ -11,10 +11,9 @@ include: "benchmarks.smk"
 localrules:
     fetch_model,
     make_rl_prompts,
-    merge_counts,
-    register_paper_models,
     export_cot_annotations,
     import_cot_annotations,
+    register_models,
 
 
 rule fetch_model:
@@ -77,112 +76,9 @@ rule train_paper_rl:
     benchmark:
         "benchmarks/train_paper_rl/{model}.tsv"
     conda:
-        "../envs/train.yaml"
+        "../envs/train-vllm.yaml"
     script:
         "../scripts/train_paper_rl.py"
-
-
-rule sample_hub_model:
-    """n samples per problem for one shard of a benchmark, with the model's own prompt
-    template; the engine refuses a context shorter than prompt + max_new_tokens."""
-    input:
-        manifest="results/models/{model}/manifest.json",
-        problems="results/benchmarks/{benchmark}/problems.jsonl",
-    output:
-        samples="results/samples/{model}/{benchmark}/T{temperature}/shard{shard}.parquet",
-    params:
-        template=lambda wildcards: prompt_template(config, wildcards.model, wildcards.benchmark),
-        n=lambda wildcards: samples_per_problem(config, wildcards.model, wildcards.benchmark),
-        limit=lambda wildcards: config["benchmarks"][wildcards.benchmark].get("limit"),
-        sampling={k: v for k, v in config["sampling"].items()
-                  if k not in ("runtime_minutes", "mem_mb", "tensor_parallel")},
-        seed=lambda w: seed_for("sample", w.model, w.benchmark, w.temperature, w.shard),
-        device=config["device"],
-    threads: config["threads"]["sample"]
-    resources:
-        gpu=lambda wildcards: model_gpus(config, wildcards.model),
-        mem_mb=config["sampling"]["mem_mb"],
-        runtime=config["sampling"]["runtime_minutes"],
-    log:
-        "logs/sample_hub_model/{model}/{benchmark}/T{temperature}/shard{shard}.log",
-    benchmark:
-        "benchmarks/sample_hub_model/{model}/{benchmark}/T{temperature}/shard{shard}.tsv"
-    conda:
-        SAMPLING_ENV
-    script:
-        "../scripts/sample_hub_model.py"
-
-
-rule grade_hub_samples:
-    """math-verify and the lenient rules on every sample (process pool, per-answer
-    timeout recorded as its own status, each (problem, answer) pair once)."""
-    input:
-        samples=expand("results/samples/{{model}}/{{benchmark}}/T{{temperature}}/shard{shard}.parquet",
-                       shard=SHARDS),
-        problems="results/benchmarks/{benchmark}/problems.jsonl",
-    output:
-        scored="results/scored/{model}/{benchmark}/T{temperature}.parquet",
-    params:
-        grading={"timeout_s": config["grading"]["timeout_s"]},  # threads change no result
-    threads: config["grading"]["threads"]
-    resources:
-        mem_mb=16000,
-        runtime=120,
-    log:
-        "logs/grade_hub_samples/{model}/{benchmark}/T{temperature}.log",
-    conda:
-        "../envs/analysis.yaml"
-    script:
-        "../scripts/grade_imported_samples.py"
-
-
-rule count_hub_samples:
-    """Per-problem counts under each grader, the graders' disagreement and the number of
-    truncated and timed-out samples."""
-    input:
-        scored="results/scored/{model}/{benchmark}/T{temperature}.parquet",
-    output:
-        counts="results/counts/{model}/{benchmark}/T{temperature}.parquet",
-        grading="results/counts/{model}/{benchmark}/T{temperature}.grading.csv",
-    log:
-        "logs/count_hub_samples/{model}/{benchmark}/T{temperature}.log",
-    conda:
-        "../envs/analysis.yaml"
-    script:
-        "../scripts/count_hub_samples.py"
-
-
-rule merge_counts:
-    """One counts table and one grading table for the whole study."""
-    input:
-        counts=[f"results/counts/{m}/{b}/T{t}.parquet" for m, b, t in PAPER_EVALUATIONS],
-        grading=[f"results/counts/{m}/{b}/T{t}.grading.csv" for m, b, t in PAPER_EVALUATIONS],
-    output:
-        counts="results/tables/counts.parquet",
-        grading="results/tables/grading.csv",
-    log:
-        "logs/merge_counts.log",
-    conda:
-        "../envs/analysis.yaml"
-    script:
-        "../scripts/merge_counts.py"
-
-
-rule register_paper_models:
-    """models.csv: id, family, role, parent, recipe, and the Hub id@revision with the
-    sha256 digest of the fetched files."""
-    input:
-        manifests=[f"results/models/{m}/manifest.json" for m in PAPER_MODELS],
-    output:
-        registry="results/tables/models.csv",
-    params:
-        rows=[spec.row() for spec in PAPER_MODELS.values()],
-    log:
-        "logs/register_paper_models.log",
-    conda:
-        "../envs/analysis.yaml"
-    script:
-        "../scripts/register_paper_models.py"
 
 
 # --- C5 on real math: no step checker, so people annotate (data/annotations/README.md) ---
@@ -255,7 +151,9 @@ if "perplexity" in STUDIES:
             device=config["device"],
             # The sampling backend scores too: vLLM's prompt log-probs, or transformers.
             backend=config["sampling"]["backend"],
-            max_model_len=config["sampling"].get("max_model_len"),
+            # The shortest context of the family's scorers (each one's engine must hold it).
+            max_model_len=lambda w: min((model_sampling(config, m, config["sampling"]).get(
+                "max_model_len") or 0) for m in scoring_models(w.family)) or None,
         threads: config["threads"]["sample"]
         resources:
             gpu=lambda w: model_gpus(config, perplexity_models(w.family)["base"]),

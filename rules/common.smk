@@ -2,7 +2,7 @@ from types import SimpleNamespace as Namespace
 
 from snakemake.utils import validate
 
-from rlvr_boundary.workflow.config_checks import check_config
+from rlvr_boundary.workflow.config_checks import check_config, check_config_files
 from rlvr_boundary.models.cpu import wants_onednn
 from rlvr_boundary.workflow.study_plan import (
     checkpoint_steps,
@@ -19,6 +19,7 @@ from rlvr_boundary.workflow.study_plan import (
 # A typo'd key, a wrong type or an impossible size fails here, before any job starts.
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
+check_config_files(workflow.configfiles)  # a key given twice: its file and line
 wants_onednn()  # a bad RLVR_ONEDNN value fails here too, not in the first model job
 
 FAMILIES = sorted(config["families"])
@@ -46,6 +47,7 @@ wildcard_constraints:
     model="[a-z][a-z0-9_]*(-[a-z0-9_]+)*",
     temperature="[0-9]+\\.[0-9]+",
     shard="[0-9]+",
+    group="all",
 
 
 def models_where(study="", roles=("base", "rl", "distilled")):
@@ -121,21 +123,19 @@ def model_registry(models):
     return [MODELS[m].row() for m in models]
 
 
+# --- what rules/sample.smk reads from a plan: tiny-world checkpoints and benchmarks ------
+# One sampling group per model and temperature, `all`: every benchmark the model is sampled
+# on there (a tiny-world job is mostly start-up). Sampled with the world's own prompts and
+# engine, graded by the world's trace and answer checks.
+SAMPLING_ENV = "../envs/train.yaml"
+SAMPLING_RESOURCES = dict(mem_mb=4000, runtime=lambda wildcards, attempt: 60 * attempt, gpu=GPUS)
+GRADING_THREADS = 1
+GRADING_RESOURCES = dict(mem_mb=2000, runtime=lambda wildcards, attempt: 30 * attempt)
+METRICS = config["analysis"]["metrics"]
+
+
 def model_input(wildcards):
     return model_folder(wildcards.model)
-
-
-def model_checkpoint_subfolder(wildcards):
-    return model_subfolder(wildcards.model)
-
-
-def shard_samples(wildcards):
-    return expand(
-        "results/samples/{model}/T{temperature}/shard{shard}.parquet",
-        shard=SHARDS,
-        model=wildcards.model,
-        temperature=wildcards.temperature,
-    )
 
 
 def job_benchmarks(wildcards):
@@ -145,6 +145,56 @@ def job_benchmarks(wildcards):
 
 def job_benchmark_files(wildcards):
     return [f"results/data/benchmarks/{b}.parquet" for b in job_benchmarks(wildcards)]
+
+
+# Sampling settings that are no param of a sampling job (a param's change reruns the job):
+# the temperatures (a job's own is its wildcard, so an added one reruns no other job) and,
+# on a CPU, batch_size: rows generated together change speed, not samples
+# (tests/unit/test_batch_invariance.py); scripts/sample_model.py reads it from the config.
+# On a GPU the batch's shape picks the kernels and nothing was measured: there it stays.
+_NOT_SAMPLING_PARAMS = ("temperatures", *(("batch_size",) if DEVICE == "cpu" else ()))
+
+
+def sampling_job(wildcards):
+    """What one sampling job draws: each benchmark keeps its own seed."""
+    return dict(
+        engine="tiny_world",
+        subfolder=model_subfolder(wildcards.model),
+        benchmarks={b: {"seed": seed_for("sample", wildcards.model, b, wildcards.temperature,
+                                         wildcards.shard)}
+                    for b in job_benchmarks(wildcards)},
+        sampling={k: v for k, v in config["sampling"].items() if k not in _NOT_SAMPLING_PARAMS},
+        device=DEVICE,
+    )
+
+
+def shard_samples(wildcards):
+    return expand(
+        "results/samples/{model}/all/T{temperature}/shard{shard}.parquet",
+        shard=SHARDS,
+        model=wildcards.model,
+        temperature=wildcards.temperature,
+    )
+
+
+def benchmark_problems(wildcards):
+    return f"results/data/benchmarks/{wildcards.benchmark}.parquet"
+
+
+def benchmark_grader(wildcards):
+    return {"kind": "tiny_world", "claim_metric": config["analysis"]["claim_metric"]}
+
+
+def model_checkpoints(models):
+    return checkpoints_of(models)
+
+
+def model_identities(models):
+    """What the registry hashes: each model's own weights folder."""
+    return model_folders(models)
+
+
+SCORED = scored_samples(all_evaluated_models())
 
 
 def family_spec(wildcards):
@@ -186,12 +236,6 @@ def rl_seed(wildcards):
 
 def distill_seed(wildcards):
     return seed_for("distill", wildcards.family)
-
-
-def sample_seeds(wildcards):
-    """Each benchmark of a sampling job keeps its own seed."""
-    return {b: seed_for("sample", wildcards.model, b, wildcards.temperature, wildcards.shard)
-            for b in job_benchmarks(wildcards)}
 
 
 def all_seeds():

@@ -8,7 +8,14 @@ PACKAGE_DIR = Path(workflow.basedir) / "src" / "rlvr_boundary"
 sys.path.insert(0, str(PACKAGE_DIR.parent))
 
 from rlvr_boundary.workflow.codedeps import import_closure, normalised_digest
+from rlvr_boundary.workflow.process_guard import guard_snakemake
 from rlvr_boundary.stats.seeds import derive_seed
+
+# Jobs learn which process their Snakemake is (they end once it is killed), and a killed
+# run's locks go when no other instance works in this directory, so the next run needs no
+# `--unlock` (Snakemake takes its locks after this parse; "Stopping and resuming" in
+# docs/workflow.md).
+guard_snakemake(main_process=workflow.is_main_process)
 
 
 def add_code_inputs():

@@ -8,18 +8,20 @@ use rule count_correct as count_correct_quick with:
         scored=scored_samples(quick_models(), TEMPERATURES),
     output:
         counts="results/quick/tables/counts.parquet",
+        grading="results/quick/tables/grading.csv",
+        stops="results/quick/tables/stop_reasons.csv",
     log:
         "logs/count_correct_quick.log",
 
 
 use rule register_models as register_quick_models with:
     input:
-        models=checkpoints_of(quick_models()),
+        checkpoints=model_checkpoints(quick_models()),
     output:
         registry="results/quick/tables/models.csv",
     params:
         rows=model_registry(quick_models()),
-        folders=model_folders(quick_models()),
+        checkpoints=model_identities(quick_models()),
     log:
         "logs/register_quick_models.log",
 

@@ -2,12 +2,19 @@ import pandas as pd
 
 from rlvr_boundary.analyses.algorithm_study import c6_rows
 from rlvr_boundary.report.boundary_claims import boundary_claim_rows, c3_perplexity_rows
-from rlvr_boundary.report.claims import evaluate_claims
+from rlvr_boundary.report.claims import evaluate_claims, with_seed_spread
 from rlvr_boundary.analyses.cot_validity import COT_COLUMNS
+from rlvr_boundary.analyses.coverage import (
+    benchmark_problems,
+    benchmark_weights,
+    coverage_table,
+    select_counts,
+)
 from rlvr_boundary.report.markdown import assemble_claims, name_missing_inputs, render_markdown
 from rlvr_boundary.report.sections import (
     algorithms_section,
     grading_section,
+    stop_reasons_section,
     real_section,
     regimes_section,
     seeds_section,
@@ -23,27 +30,40 @@ settings = {"metric": a["claim_metric"], "temperature": a["claim_temperature"],
             "n_resamples": a["bootstrap_resamples"], "seed": p.seed, "ci_level": a["ci_level"],
             "not_computed": p.missing}
 registry = pd.read_csv(snakemake.input.registry, keep_default_na=False)
-rows = evaluate_claims(pd.read_parquet(snakemake.input.counts), registry, settings)
+counts = pd.read_parquet(snakemake.input.counts)
+rows = evaluate_claims(counts, registry, settings)
+if "crossover_spread" in given and "seeds" in p.studies:
+    rows = with_seed_spread(rows, pd.read_csv(snakemake.input.crossover_seeds),
+                            pd.read_csv(snakemake.input.crossover_spread))
 study_rows = []
 if "algorithm_gap" in given:
     study = p.algorithm_study
     study_rows += c6_rows(pd.read_csv(snakemake.input.algorithm_gap),
                           pd.read_csv(snakemake.input.algorithm_pairs), study["family"],
-                          study["regime"], study["margin"], study["threshold"], settings["metric"])
+                          study["regime"], study["margin"], study["threshold"], settings["metric"],
+                          level=settings["ci_level"])
 if "coverage" in given:
     thresholds = a["boundary"]
     perplexity_rows = (c3_perplexity_rows(pd.read_csv(snakemake.input.perplexity_shift), registry,
-                                          settings["metric"], thresholds["perplexity_margin"])
+                                          settings["metric"], thresholds["perplexity_margin"],
+                                          level=settings["ci_level"])
                        if "perplexity_shift" in given else [])
     # No cot_validity table where C5 waits for annotations (the report names the file).
     cot = (pd.read_csv(snakemake.input.cot_validity) if "cot_validity" in given
            else pd.DataFrame(columns=COT_COLUMNS))
+    # Per-problem solved sets (the coverage analysis's own, recomputed from the counts) give
+    # the pooled shares of C3, C4 and C5 their stratified bootstrap CIs.
+    _, problems = coverage_table(counts, registry, settings["metric"], settings["temperature"],
+                                 settings["n_resamples"], p.seed, settings["ci_level"])
+    weights = benchmark_weights(benchmark_problems(
+        select_counts(counts, settings["metric"], settings["temperature"])),
+        settings["n_resamples"], p.seed)
     study_rows += boundary_claim_rows(
         pd.read_csv(snakemake.input.coverage), pd.read_csv(snakemake.input.accuracy_histogram),
         cot, registry, rows, settings["metric"],
         support_share=thresholds["support_share"], expansion_margin=thresholds["expansion_margin"],
         majority=thresholds["cot_majority"], level=settings["ci_level"],
-        c3_other_tests=perplexity_rows)
+        c3_other_tests=perplexity_rows, problems=problems, weights=weights)
 rows = name_missing_inputs(assemble_claims(rows, study_rows), p.missing)
 
 sections = []
@@ -60,6 +80,9 @@ if "temperature_study" in given:
     sections.append(temperature_section(pd.read_csv(snakemake.input.temperature_study)))
 if "grading" in given:
     sections.append(grading_section(pd.read_csv(snakemake.input.grading)))
+if "stop_reasons" in given:
+    sections.append(stop_reasons_section(pd.read_csv(snakemake.input.stop_reasons,
+                                                     keep_default_na=False)))
 if "real_report" in given:
     sections.append(real_section(open(snakemake.input.real_report).read()))
 write_json(rows, snakemake.output.json)

@@ -106,6 +106,10 @@ def test_slurm_profile_matches_local_run(test_study, tmp_path):
         else:
             assert "gpu:" not in tres or tres.endswith("gpu:0"), job
         assert job["Partition"] == ("gpu" if rule in GPU_RULES else "cpu"), job
+        # One task per job, GPU jobs included (profile: tasks_per_gpu 0, no --ntasks-per-gpu;
+        # tests/unit/test_profiles.py checks the sbatch line of a gpu=2 job, which this
+        # one-GPU node cannot run).
+        assert job.get("NumTasks") in ("1", "N/A"), job
 
     # Logs of successful jobs are kept under logs/slurm.
     assert len(list((workdir / "logs" / "slurm").rglob("*.log"))) == len(jobs)

@@ -62,8 +62,12 @@ def test_alike_is_an_equivalence_test_not_overlapping_cis():
 
 
 def planted(same: bool):
-    """Base solves every problem at k=n; algorithms have pass@1 ~.5 (same) or .2 vs .8."""
-    problems = 60
+    """Base solves every problem at k=n; algorithms have pass@1 ~.5 (same) or .2 vs .8.
+
+    100 problems: identical algorithms give the same pass@1 on every problem, and the pair's
+    interval is then the exact bound 1 - 0.025^(1/100) = 0.036 (inside the 0.05 margin; with
+    60 problems it is 0.06 and sameness could not be shown)."""
+    problems = 100
     base = [N // 2] * problems
     a = [N // 2] * problems
     b = [N // 2] * problems if same else [N // 8] * problems

@@ -18,6 +18,7 @@ from rlvr_boundary.sampling.benchmarks import (
     write_normalised,
 )
 from rlvr_boundary.analyses.real_counts import REAL_DEFAULTS
+from rlvr_boundary.workflow.paper_plan import load_study_config
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REAL_DEFAULTS["benchmarks"]
@@ -140,9 +141,8 @@ def test_paper_config_templates_resolve():
     shipped benchmarks match their pins, and pinned revisions are full commit hashes."""
     import re
 
-    import yaml
 
-    paper = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
+    paper = load_study_config(REPO / "configs/paper.yaml", REPO / "configs/catalog.yaml")
     templates = paper["prompt_templates"]
     for model, spec in paper["models"].items():
         assert spec["revision"] is None or re.fullmatch(r"[0-9a-f]{40}", spec["revision"]), model
@@ -156,9 +156,8 @@ def test_paper_config_templates_resolve():
 
 
 def test_every_local_benchmark_of_the_paper_config_loads_at_its_pin():
-    import yaml
 
-    paper = yaml.safe_load((REPO / "configs" / "paper.yaml").read_text())
+    paper = load_study_config(REPO / "configs/paper.yaml", REPO / "configs/catalog.yaml")
     local = {name: spec for name, spec in paper["benchmarks"].items() if "file" in spec}
     assert {"amc23", "aime25"} <= set(local)
     for name, spec in local.items():

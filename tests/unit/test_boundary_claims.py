@@ -23,7 +23,9 @@ from rlvr_boundary.analyses.cot_validity import cot_validity_table
 from rlvr_boundary.analyses.coverage import accuracy_histogram, coverage_table
 
 N = 8
-P = 40
+# 80 problems: enough for the exact tests to show each outcome (0 RL-only of 80 has a
+# Clopper-Pearson upper bound 0.045 < 0.05; 40 of 40 covered a lower bound 0.912 >= 0.9).
+P = 80
 REGISTRY = pd.DataFrame([
     dict(model="b", family="f", role="base", parent="", regime="", study=""),
     dict(model="r", family="f", role="rl", parent="b", regime="narrow", study=""),
@@ -43,10 +45,10 @@ def counts(model, benchmark, solved, metric="trace", c=4):
 
 # benchmark -> (problems the base solves, problems the RL model solves)
 PLANTED = {
-    "hold": (range(0, 30), range(0, 20)),        # base covers all 20 RL-solved, no RL-only
-    "refute": (range(20, 40), range(0, 20)),     # base covers none, half the problems RL-only
-    "unsure": (range(0, 9), range(0, 10)),       # base covers 9 of 10; 1 RL-only of 40
-    "empty": (range(0, 10), range(0)),           # RL solves nothing
+    "hold": (range(0, 60), range(0, 40)),        # base covers all 40 RL-solved, no RL-only
+    "refute": (range(40, 80), range(0, 40)),     # base covers none, half the problems RL-only
+    "unsure": (range(0, 18), range(0, 20)),      # base covers 18 of 20; 2 RL-only of 80
+    "empty": (range(0, 20), range(0)),           # RL solves nothing
 }
 
 
@@ -84,14 +86,33 @@ def test_c3_coverage_every_outcome():
     assert got[scope.format("hold")] == "holds"
     assert got[scope.format("refute")] == "does not hold"
     assert got[scope.format("unsure")] == "inconclusive"
-    assert got[scope.format("empty")] == "not computed"
+    assert got[scope.format("empty")] == "not estimable"
     assert got["regime=narrow/test=coverage"] == "does not hold"
     assert got["overall/test=coverage"] == "does not hold"
     assert len(rows) == 6  # 4 scopes + regime + overall; the seed-study model is left out
     by_scope = {r["scope"]: r for r in rows}
     assert by_scope[scope.format("unsure")]["value"] == pytest.approx(0.9)
     assert by_scope[scope.format("empty")]["value"] is None
+    assert "solves no problem" in by_scope[scope.format("empty")]["why"]
+    # Exact intervals: 40 of 40 covered -> Clopper-Pearson lower end 0.025^(1/40) >= 0.9.
+    hold = by_scope[scope.format("hold")]
+    assert (hold["ci_low"], hold["ci_high"]) == pytest.approx((0.025 ** (1 / 40), 1.0))
+    assert hold["p_holds"] == pytest.approx(0.9 ** 40)  # P(40 of 40 | share 0.9)
+    assert hold["mde"] is not None and 0 < hold["mde"] <= 0.1
     json.dumps(rows, allow_nan=False)  # NaN never leaks into claims.json
+
+
+def test_c3_cannot_hold_on_few_rl_solved_problems():
+    """20 of 20 covered looked like [1, 1] to the bootstrap; exactly, 0.9^20 = 0.12 > 2.5%:
+    the share could be below 0.9, so the scope is inconclusive and has no mde (no true share
+    is detected with 80% power from 20 problems)."""
+    few = {"few": (range(0, 20), range(0, 20))}
+    coverage, _ = coverage_table(planted_counts(few), REGISTRY, "trace", 1.0, 200, 0)
+    row = next(r for r in c3_coverage_rows(coverage, REGISTRY, "trace") if "benchmark=" in
+               r["scope"])
+    assert row["verdict"] == "inconclusive" and row["value"] == 1.0
+    assert row["ci_low"] == pytest.approx(0.025 ** (1 / 20)) and row["ci_low"] < 0.9
+    assert row["mde"] is None
 
 
 def test_c3_holds_overall_when_every_scope_holds_and_aggregates_over_tests():
@@ -120,7 +141,9 @@ def test_c4_every_outcome_and_evidence():
     assert got["regime=narrow"] == "does not hold" and got["overall"] == "does not hold"
     refute = next(r for r in rows if r["scope"] == scope.format("refute"))
     assert refute["value"] == pytest.approx(0.5)
-    assert "both 0, base-only 20, RL-only 20, neither 0" in refute["evidence"]
+    assert "both 0, base-only 40, RL-only 40, neither 0" in refute["evidence"]
+    hold = next(r for r in rows if r["scope"] == scope.format("hold"))
+    assert hold["ci_high"] == pytest.approx(1 - 0.025 ** (1 / 80))  # 0 of 80, not [0, 0]
     assert "base c/n=0 0.50, c/n=1 0.00 vs RL c/n=0 0.50" in refute["evidence"]
     assert verdicts(c4_rows(coverage.iloc[:0], histogram, REGISTRY, "trace"))["overall"] == \
         "not computed"
@@ -142,8 +165,10 @@ def test_c5_every_outcome_and_modes():
     assert got[scope.format("hold")] == "holds"
     assert got[scope.format("refute")] == "does not hold"
     assert got[scope.format("coin")] == "inconclusive"
-    assert got[scope.format("empty")] == "not computed"
+    assert got[scope.format("empty")] == "not estimable"
     assert got["overall"] == "does not hold"
+    coin = next(r for r in rows if r["scope"] == scope.format("coin"))
+    assert coin["p_holds"] == pytest.approx(0.623046875)  # P(X >= 5 | 10, 0.5)
     refute = next(r for r in rows if r["scope"] == scope.format("refute"))
     assert "lucky-guess rate (right answer, wrong chain) base 0.500 vs RL 0.000" in \
         refute["evidence"]

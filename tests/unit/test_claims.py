@@ -12,9 +12,10 @@ from rlvr_boundary.report.claims import (
     paired_difference,
     verdict_from_ci,
 )
+from rlvr_boundary.report.markdown import CLAIM_FIELDS
 from rlvr_boundary.stats.passk import bootstrap_weights, pass_at_k
 
-ALLOWED = {"holds", "does not hold", "inconclusive", "not computed"}
+ALLOWED = {"holds", "does not hold", "inconclusive", "not computed", "not estimable"}
 SETTINGS = {"metric": "trace", "temperature": 1.0, "n_resamples": 500, "seed": 0, "ci_level": 0.95}
 
 
@@ -90,13 +91,21 @@ def test_paired_difference_matches_brute_force_and_aligns():
 
 
 def test_paired_difference_is_paired():
-    # A is exactly 4/n better on every problem: the paired CI is a point, although
-    # each model's own mean varies a lot across resamples.
+    # A is exactly 4/n better on every problem: every paired resample gives 0.25, although
+    # each model's own mean varies a lot across resamples. The interval is then the exact
+    # bound for a population whose share of problems differing from +0.25 is at most the
+    # Clopper-Pearson limit of 0 of 50, U = 1 - 0.025^(1/50) (differences lie in [-1, 1]).
     rng = np.random.default_rng(2)
     base_correct = rng.integers(0, 12, size=50)
     a, b = table("a", "x", base_correct + 4, 16), table("b", "x", base_correct, 16)
     value, low, high = paired_difference(a, b, 1, bootstrap_weights(50, 500, seed=0))
-    assert (value, low, high) == pytest.approx((0.25, 0.25, 0.25))
+    upper_share = 1 - 0.025 ** (1 / 50)
+    assert (value, low, high) == pytest.approx(
+        (0.25, 0.25 - upper_share * 1.25, 0.25 + upper_share * 0.75))
+    # Not constant: the percentile interval, which a paired comparison keeps tight.
+    b_noisy = table("b", "x", base_correct + (np.arange(50) % 2), 16)
+    value, low, high = paired_difference(a, b_noisy, 1, bootstrap_weights(50, 500, seed=0))
+    assert 0.2 < low < value < high < 0.25
 
 
 def test_paired_difference_rejects_different_problem_sets():
@@ -169,7 +178,11 @@ def test_evaluate_claims_rl_sharper_base_broader():
     for claim in ("C1", "C2"):
         assert rows[claim, "regime=narrow"]["verdict"] == "holds"
         assert rows[claim, "overall"]["verdict"] == "holds"
-        assert rows[claim, "overall"]["value"] is None
+        assert rows[claim, "regime=narrow"]["value"] is None
+        # The overall row carries the pooled effect (one scope: the scope's own number).
+        assert rows[claim, "overall"]["value"] == pytest.approx(rows[claim, scope]["value"])
+        assert "description only" in rows[claim, "overall"]["evidence"]
+        assert rows[claim, scope]["estimable"] and rows[claim, scope]["mde"] > 0
     assert rows["C7", "overall"]["verdict"] == "not computed"  # no distilled counts
 
 
@@ -194,7 +207,7 @@ def test_evaluate_claims_null_control_is_never_holds():
         counts += [table(m, bench, correct, n) for m in ("base", "rl", "distilled")]
     rows = evaluate_claims(pd.concat(counts), MODELS, SETTINGS)
     comparative = [r for r in rows if r["id"] in ("C1", "C2", "C7")]
-    assert len([r for r in comparative if r["value"] is not None]) == 6  # 2 benchmarks x 3
+    assert len([r for r in comparative if "benchmark=" in r["scope"]]) == 6  # 2 benchmarks x 3
     assert all(r["verdict"] == "inconclusive" for r in comparative)
     assert all(r["value"] == 0.0 for r in comparative if r["value"] is not None)
 
@@ -223,8 +236,7 @@ def test_evaluate_claims_rows_complete_and_deterministic():
     overall = {r["id"]: r for r in rows if r["scope"] == "overall"}
     assert sorted(overall) == [f"C{i}" for i in range(1, 9)]
     assert all(r["verdict"] in ALLOWED for r in rows)
-    assert {"id", "scope", "statement", "metric", "value", "ci_low", "ci_high", "verdict",
-            "evidence"} == set(rows[0])
+    assert set(CLAIM_FIELDS) == set(rows[0])
     assert "issue #4" in overall["C3"]["evidence"] and "`algorithms`" in overall["C6"]["evidence"]
     assert overall["C6"]["verdict"] == "not computed"
 

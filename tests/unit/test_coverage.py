@@ -58,16 +58,28 @@ def test_solvable_sets_refuses_different_problems_or_n():
 
 
 def test_ratio_ci_matches_a_loop_over_resamples():
+    # Not a share of a subset of problems (weighted numerators): the paired bootstrap.
     rng = np.random.default_rng(3)
     den = rng.random(30) < 0.5
-    num = den & (rng.random(30) < 0.7)
+    num = (den & (rng.random(30) < 0.7)) * rng.integers(1, 4, 30)
     weights = bootstrap_weights(30, 400, 11)
     point, low, high = ratio_ci(num, den, weights, 0.9)
-    ratios = [w[num].sum() / w[den].sum() for w in weights if w[den].sum() > 0]
+    ratios = [(w * num).sum() / w[den].sum() for w in weights if w[den].sum() > 0]
     assert point == pytest.approx(num.sum() / den.sum())
     assert low == pytest.approx(np.quantile(ratios, 0.05))
     assert high == pytest.approx(np.quantile(ratios, 0.95))
-    assert all(np.isnan(ratio_ci(num & False, den & False, weights)))
+    assert all(np.isnan(ratio_ci(num * 0, den & False, weights)))
+
+
+def test_ratio_ci_of_a_subset_share_is_clopper_pearson():
+    # 0/1 indicators with numerator within the denominator: binomial given the denominator.
+    weights = bootstrap_weights(30, 400, 11)
+    solved = np.arange(30) < 4
+    point, low, high = ratio_ci(solved, solved, weights)  # 4 of 4 covered
+    assert point == 1.0 and high == 1.0
+    assert low == pytest.approx(0.025 ** 0.25) and low == pytest.approx(0.3976, abs=1e-4)
+    point, low, high = ratio_ci(solved & False, np.ones(30, bool), weights)  # 0 of 30
+    assert (point, low) == (0.0, 0.0) and high == pytest.approx(0.1157, abs=1e-4)
 
 
 def test_coverage_table_counts_shares_and_problem_sets():

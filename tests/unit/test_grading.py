@@ -10,7 +10,9 @@ from rlvr_boundary.grading.counting import (
     benchmark_samples,
     check_counts,
     count_correct,
+    grade_benchmark,
     grade_samples,
+    grading_summary,
 )
 from rlvr_boundary.world.data import problems_frame
 from rlvr_boundary.world.task import Problem
@@ -64,3 +66,22 @@ def test_bad_counts_are_refused():
     counts = count_correct(grade_samples(_samples(), BENCHMARK, "trace"), "m", "b", 1.0, ["trace"])
     with pytest.raises(ValueError, match="c > n"):
         check_counts(counts.assign(c=99))
+
+
+def test_grade_benchmark_uses_the_benchmarks_grader(tmp_path):
+    path = tmp_path / "b.parquet"
+    BENCHMARK.to_parquet(path)
+    graded = grade_benchmark(_samples(), str(path), {"kind": "tiny_world", "claim_metric": "trace"})
+    pd.testing.assert_frame_equal(graded, grade_samples(_samples(), BENCHMARK, "trace"))
+    with pytest.raises(ValueError, match="unknown grader 'exact'"):
+        grade_benchmark(_samples(), str(path), {"kind": "exact"})
+
+
+def test_grading_summary_counts_statuses_and_disagreement():
+    scored = grade_samples(_samples(), BENCHMARK, "trace")
+    row = grading_summary(scored, "m", "b", 1.0, ["trace", "answer"]).iloc[0]
+    assert (row.samples, row.truncated) == (6, 1)
+    assert (row.correct_trace, row.unparsable_trace, row.correct_answer) == (3, 1, 4)
+    # Sample 1 of b-00000: wrong trace, right answer; nothing the other way round.
+    assert (row.only_trace, row.only_answer) == (0, 1)
+    assert row.disagreement_rate == pytest.approx(1 / 6)

@@ -97,6 +97,10 @@ def test_statuses_truncated_unparsable_and_dedup():
     assert out.grade_status_math_verify.tolist() == ["correct", "correct", "truncated", "unparsable", "wrong"]
     assert len(calls[0]) == 3  # (a, 2) once, (a, no box: tail) once, (b, 3) once
     assert set(out.grade_status_math_verify) <= set(GRADE_STATUSES)
+    # As the paper graded them: the truncated sample's boxed answer counts.
+    paper = grade_completions(samples, {"a": "2", "b": "4"}, "math_verify", grade_truncated=True)
+    assert paper.grade_status_math_verify.tolist() == ["correct", "correct", "correct",
+                                                       "unparsable", "wrong"]
 
 
 def test_pathological_answer_times_out_not_wrong():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from snakemake.profiles import ProfileConfigFileParser
@@ -76,14 +77,15 @@ def test_site_settings_come_from_the_environment(monkeypatch):
     resources = _resources(profile["set-resources"])
     assert resources["train_rl"]["slurm_partition"] == "a100"
     assert resources["train_rl"]["gpu_model"] == "a100"
-    assert "slurm_partition" not in resources["grade_samples"]
+    assert "slurm_partition" not in resources["make_task_data"]
 
 
 def test_gpu_rules_and_threads():
     rules = _workflow_rules()
     resources = _resources(_parse(SLURM)["set-resources"])
     assert set(resources) <= set(rules), "set-resources names a rule the workflow lacks"
-    gpu_rules = {name for name, text in rules.items() if re.search(r"\bgpu=GPUS\b", text)}
+    gpu_rules = {name for name, text in rules.items()
+                 if re.search(r"\bgpu=GPUS\b|\*\*SAMPLING_RESOURCES", text)}
     gpu_rules |= {name for name, text in rules.items()
                   if re.match(r"use rule (\w+)", text) and
                   re.match(r"use rule (\w+)", text).group(1) in gpu_rules}
@@ -93,7 +95,11 @@ def test_gpu_rules_and_threads():
         # The GPU request itself comes from the rule (`gpu` = 1 with device: cuda).
         assert "gpu" not in resources[rule]
         assert resources[rule]["cpus_per_gpu"] == "threads", rule
-        assert "attempt" in resources[rule]["runtime"], rule
+        if rule != "sample_model":
+            assert "attempt" in resources[rule]["runtime"], rule
+    # Sampling's memory and runtime come from the study's plan (a checkpoint study's from
+    # its config): the profile would override them.
+    assert not {"mem_mb", "runtime"} & set(resources["sample_model"])
     # CPUs are a job's threads: nothing pins cpus_per_task to a number.
     assert not any("cpus_per_task" in r for r in resources.values())
 
@@ -119,3 +125,75 @@ def test_localrules_file_names_existing_rules():
     text = (REPO / "rules" / "localrules.smk").read_text()
     names = re.findall(r"^\s+(\w+),?$", text.split("localrules:", 1)[1], re.MULTILINE)
     assert names and set(names) <= set(rules)
+
+
+class _Resources(dict):
+    """A job's resources as the SLURM plugin reads them (`.get(key)` and `.key`)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _slurm_job(rule: str, threads: int, **rule_resources) -> SimpleNamespace:
+    """A job of ``rule`` with the resources the profile gives it (default-resources, then
+    the rule's own, then set-resources), expressions such as `threads` evaluated as
+    Snakemake does for a first attempt."""
+    profile = _parse(SLURM)
+    resources = dict(entry.split("=", 1) for entry in profile["default-resources"])
+    resources.update({key: str(value) for key, value in rule_resources.items()})
+    resources.update(_resources(profile["set-resources"]).get(rule, {}))
+    evaluated = _Resources()
+    for key, value in resources.items():
+        try:
+            evaluated[key] = eval(value, {}, {"threads": threads, "attempt": 1})
+        except (NameError, SyntaxError):
+            evaluated[key] = value  # a name (partition, GPU model)
+    return SimpleNamespace(name=rule, threads=threads, resources=evaluated,
+                           is_group=lambda: False)
+
+
+def _sbatch_line(job) -> str:
+    """The sbatch command snakemake-executor-plugin-slurm issues for ``job``: its
+    get_submit_command plus the GPU request it appends (set_gres_string), as
+    Executor.run_job does."""
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    params = {"run_uuid": "uuid", "slurm_logfile": "logs/slurm/x.log",
+              "comment_str": f"rule_{job.name}", "account": "", "partition": "",
+              "workdir": "/work"}
+    return get_submit_command(job, params) + set_gres_string(job)
+
+
+def test_tensor_parallel_sampling_is_one_slurm_task_with_all_its_gpus(monkeypatch):
+    # A checkpoint's sampling job asks gpu=N, its tensor-parallel size (rules/sample.smk).
+    from snakemake_executor_plugin_slurm_jobstep import get_cpu_setting, get_gpu_setting
+
+    job = _slurm_job("sample_model", threads=4, gpu=2)
+    sbatch = _sbatch_line(job)
+    assert " --gpus=2" in sbatch, sbatch
+    # No task geometry: SLURM's default, one task. --ntasks-per-gpu=1 would make two
+    # one-GPU tasks, each running the whole job on one GPU.
+    assert "--ntasks" not in sbatch, sbatch
+    assert "--cpus-per-gpu=4" in sbatch, sbatch  # the rule's threads per GPU
+    # Inside the allocation the job step is `srun -n1 <cpus> <gpus>`: one task, both GPUs.
+    assert get_gpu_setting(job) == "--gpus=2"
+    assert get_cpu_setting(job, True) == "--cpus-per-gpu=4"
+
+    # With a GPU model from the site: --gpus=<model>:2, still one task.
+    monkeypatch.setenv("RLVR_SLURM_GPU_MODEL", "a100")
+    sbatch = _sbatch_line(_slurm_job("sample_model", threads=4, gpu=2))
+    assert " --gpus=a100:2" in sbatch and "--ntasks" not in sbatch, sbatch
+
+    # Why the profile says tasks_per_gpu: 0 and never `tasks: 1` on a GPU rule: the
+    # plugin turns `tasks` into --ntasks-per-gpu (one task per GPU).
+    job.resources.pop("tasks_per_gpu")
+    job.resources["tasks"] = 1
+    assert "--ntasks-per-gpu=1" in _sbatch_line(job)
+    # Every GPU rule gets it: it is a default resource (read only for GPU jobs).
+    assert "tasks_per_gpu=0" in _parse(SLURM)["default-resources"]
+    cpu_job = _slurm_job("make_task_data", threads=2)
+    assert "--ntasks=1" in _sbatch_line(cpu_job) and "--gpus" not in _sbatch_line(cpu_job)

@@ -55,12 +55,18 @@ def test_regime_table_gap_counts_and_verdicts():
     assert (narrow["both"], narrow["base_only"], narrow["rl_only"], narrow["neither"]) == (
         10, 10, 0, 0)
     assert narrow["gap_ci_low"] <= narrow["gap"] <= narrow["gap_ci_high"]
-    assert broad["gap"] == 0.0 and broad["c2_verdict"] == "inconclusive"  # tie: CI [0, 0]
+    # Both at 1 on every problem at k = n: nothing to estimate there (not a tie "inconclusive").
+    assert broad["gap"] == 0.0 and broad["c2_verdict"] == "not estimable"
+    assert broad["c1_verdict"] == "holds"
     # brute force: first k where the base's mean pass@k reaches the narrow RL's
     first = next(k for k in range(1, N + 1) if mean_pass(BASE, k) >= mean_pass(NARROW, k))
     assert narrow["crossover_k"] == first
-    # the base reaches pass@k = 1 once k > n - c = 13: a tie counts as a crossover (base >= RL)
-    assert broad["crossover_k"] == 14
+    assert narrow["crossover_ci_low"] <= first <= narrow["crossover_ci_high"]
+    assert narrow["rl_ahead_k"].startswith("1") and narrow["base_ahead_k"].endswith(f"{N}")
+    # The base reaches pass@k = 1 once k > n - c = 13, where RL is at 1 too: both curves at 1
+    # are not a crossover (it used to be counted as one at k = 14).
+    assert np.isnan(broad["crossover_k"])
+    assert broad["rl_ahead_k"] != "" and broad["base_ahead_k"] == ""
 
 
 def test_regime_table_needs_every_breadth():

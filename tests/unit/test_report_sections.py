@@ -7,6 +7,7 @@ from rlvr_boundary.report.sections import (
     algorithms_section,
     real_section,
     regimes_section,
+    stop_reasons_section,
     training_length_section,
 )
 
@@ -41,3 +42,11 @@ def test_real_section_is_nested_under_its_own_heading():
     text = real_section("## Real models: base vs RL\n\n### Details\nbody")
     assert text.startswith("## Real models (not the tiny world)\n")
     assert "### Real models: base vs RL" in text and "#### Details" in text
+
+
+def test_stop_reasons_section_escapes_stop_strings():
+    stops = pd.DataFrame({"model": ["m", "m"], "benchmark": ["b", "b"], "temperature": [0.6, 0.6],
+                          "stop_reason": ["<|im_end|>", "\nProblem"], "samples": [3, 1],
+                          "share": [0.75, 0.25]})
+    last = stop_reasons_section(stops).splitlines()[-1]
+    assert last == "| m | b | 0.6 | 4 | `<\\|im_end\\|>` 75.0%, `\\nProblem` 25.0% |"

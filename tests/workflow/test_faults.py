@@ -1,5 +1,8 @@
 """Killed runs lose at most the jobs in flight, and a rerun ends where an uninterrupted
-run ends (`test_study`): finished shards are kept, a killed training job is redone."""
+run ends (`test_study`): finished shards are kept, a killed training job is redone. A
+SIGKILLed Snakemake leaves no job running behind it (the jobs watch it:
+`process_guard.watch_snakemake`), and the next run needs no `--unlock` (stale locks go at
+parse time: `process_guard.remove_stale_locks`)."""
 
 from __future__ import annotations
 
@@ -19,13 +22,16 @@ from workflow_runner import TEST_CONFIG, run_snakemake, snakemake_cmd
 pytestmark = pytest.mark.workflow
 
 CORES = 2
+# Jobs check their Snakemake once a second: after it is killed, they are gone within this.
+JOB_GRACE = 5
 # Their sampling jobs are interrupted: one per temperature they are sampled at, times
 # sampling.shards (test config: 3 models x 2 temperatures x 1 shard = 6 jobs).
 RESAMPLED = ["tdeep-base", "tdeep-rl-narrow", "twide-base"]
 
 
 def _start(workdir: Path, *args: str) -> tuple[subprocess.Popen, Path]:
-    """Snakemake in its own session, so that it and its jobs can be killed together."""
+    """Snakemake in its own session, so that it and its jobs can be killed together (and
+    whatever a failed check left running, afterwards)."""
     log = workdir / "killed-run.log"
     proc = subprocess.Popen(snakemake_cmd(*args, "--cores", str(CORES), "--configfile", TEST_CONFIG),
                             cwd=workdir, stdout=open(log, "w"), stderr=subprocess.STDOUT,
@@ -33,15 +39,47 @@ def _start(workdir: Path, *args: str) -> tuple[subprocess.Popen, Path]:
     return proc, log
 
 
-def _kill_when(proc: subprocess.Popen, ready, timeout: float = 180) -> None:
-    """SIGKILL Snakemake and every job process (no clean-up: a crashed node) once ready()."""
+def _kill_when(proc: subprocess.Popen, ready, timeout: float = 180, jobs_too: bool = True) -> None:
+    """SIGKILL Snakemake once ready(): with every job process (no clean-up: a crashed node),
+    or (``jobs_too=False``) Snakemake alone, its jobs left to notice."""
     deadline = time.monotonic() + timeout
     while not ready():
         assert proc.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline, "the run never reached the kill point"
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
+    if jobs_too:
+        os.killpg(proc.pid, signal.SIGKILL)
+    else:
+        proc.kill()
     proc.wait(timeout=30)
+
+
+def _no_job_outlives(proc: subprocess.Popen, workdir: Path, grace: float = JOB_GRACE) -> None:
+    """Fail if a process still works in workdir after `grace` seconds (killing the run's
+    session then, so that nothing is left running)."""
+    survivors = _processes_in(workdir, grace)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # nothing left in it
+        pass
+    assert not survivors, f"a job process outlived the kill of its snakemake: {survivors}"
+
+
+def _lock_files(workdir: Path) -> list[Path]:
+    return sorted((workdir / ".snakemake" / "locks").glob("*.lock"))
+
+
+def _job_stats(text: str) -> dict[str, int]:
+    """{rule: job count} of the 'Job stats' table a run prints before it starts."""
+    table = text.split("Job stats:", 1)[1].splitlines()[3:]
+    jobs = {}
+    for line in table:
+        match = re.match(r"^([a-z_]+)\s+(\d+)$", line.strip())
+        if match is None:
+            break
+        jobs[match.group(1)] = int(match.group(2))
+    jobs.pop("total", None)
+    return jobs
 
 
 def _processes_in(workdir: Path, grace: float = 10) -> list[int]:
@@ -75,6 +113,18 @@ def _finished_outputs(log_text: str, rule: str) -> set[str]:
     return {path for jobid in finished for path in outputs[jobid]}
 
 
+def _started_job_logs(log_text: str, rule: str) -> dict[str, list[str]]:
+    """{log file: outputs} of the jobs of `rule` that Snakemake started."""
+    started = {}
+    for block in re.split(r"\n(?=\[)", log_text):
+        header = re.search(rf"^(?:local)?rule {rule}:$", block, flags=re.MULTILINE)
+        output = re.search(r"^\s+output: (.+)$", block, flags=re.MULTILINE)
+        job_log = re.search(r"^\s+log: (.+)$", block, flags=re.MULTILINE)
+        if header and output and job_log:
+            started[job_log.group(1)] = output.group(1).split(", ")
+    return started
+
+
 def _model_files(folder: Path) -> dict[str, bytes]:
     """A checkpoint folder's files and bytes (Snakemake's timestamp marker left out)."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
@@ -106,22 +156,34 @@ def test_killed_sampling_resumes_without_redoing_finished_shards(study_copy, tes
     for table in ["tables/counts.parquet", "tables/passk.csv", "provenance.json"]:
         (results / table).unlink()
 
+    # Snakemake alone is killed (a user's kill -9, an OOM kill): its jobs end themselves.
+    started = time.time()
     proc, log = _start(study_copy)
-    _kill_when(proc, lambda: len(shards()) >= CORES + 1)
-    assert not _processes_in(study_copy), "a job process outlived the kill"
+    _kill_when(proc, lambda: len(shards()) >= CORES + 1, jobs_too=False)
+    _no_job_outlives(proc, study_copy)
 
     done = shards()
     finished = _finished_outputs(log.read_text(), "sample_model")
     assert 0 < len(finished) < total
+    # A job of the killed run that had set itself up (its log was written since) and wrote
+    # no output was ended by its watch, which said so in its log.
+    for job_log, outputs in _started_job_logs(log.read_text(), "sample_model").items():
+        path = study_copy / job_log
+        if path.exists() and path.stat().st_mtime >= started and \
+                not (study_copy / outputs[0]).exists():
+            assert "is gone: ending this job" in path.read_text(), job_log
     before = {path: _stat(study_copy / path) for path in finished}
     # Whatever is on disk is whole (atomic writes); at most the jobs in flight are lost.
     assert len(done) - len(finished) <= CORES
 
-    # A killed Snakemake leaves its lock; unlock, then rerun the incomplete jobs.
-    run_snakemake(study_copy, "--unlock", "--configfile", TEST_CONFIG)
-    jobs = planned_jobs(study_copy, "--rerun-incomplete")
-    assert jobs["sample_model"] == total - len(finished)
-    run_snakemake(study_copy, "--cores", str(CORES), "--configfile", TEST_CONFIG, "--rerun-incomplete")
+    # A killed Snakemake leaves its locks; the rerun (no --unlock) removes them, as no other
+    # instance works here, and reruns the incomplete jobs.
+    assert _lock_files(study_copy), "the killed run left no lock"
+    rerun = run_snakemake(study_copy, "--cores", str(CORES), "--configfile", TEST_CONFIG,
+                          "--rerun-incomplete")
+    assert "stale Snakemake lock(s)" in rerun.stderr
+    assert _job_stats(rerun.stdout + rerun.stderr)["sample_model"] == total - len(finished)
+    assert not _lock_files(study_copy)
 
     assert {path: _stat(study_copy / path) for path in finished} == before
     assert len(shards()) == total
@@ -141,17 +203,21 @@ def test_killed_training_job_is_detected_and_redone(study_copy):
     # written yet. (The old checkpoints go first, so that only the new job's count.)
     shutil.rmtree(checkpoints)
     target = f"results/models/{model}"
+    # Every process at once (a crashed node): a job left to notice its Snakemake's death
+    # could save the final model in that second.
     proc, _ = _start(study_copy, "--force", target)
     _kill_when(proc, lambda: checkpoints.exists() and any(checkpoints.iterdir()))
-    assert not _processes_in(study_copy), "a job process outlived the kill"
+    _no_job_outlives(proc, study_copy)
 
     # Nothing that looks like a finished model is left behind.
     assert not (folder / "config.json").exists()
     assert not (folder.exists() and any(folder.iterdir()))
 
-    # The same command again (after --unlock) retrains it, from scratch.
-    run_snakemake(study_copy, "--unlock", "--configfile", TEST_CONFIG)
+    # The same command again retrains it, from scratch, with no --unlock: the first run
+    # after the kill (here a dry run) removes the stale locks.
+    assert _lock_files(study_copy), "the killed run left no lock"
     assert planned_jobs(study_copy, "--rerun-incomplete", target) == {"train_rl": 1}
+    assert not _lock_files(study_copy)
     run_snakemake(study_copy, target, "--cores", str(CORES), "--configfile", TEST_CONFIG,
                   "--rerun-incomplete")
 

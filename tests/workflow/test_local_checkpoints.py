@@ -134,4 +134,4 @@ def test_a_family_without_an_rl_model_plans_no_perplexity_for_it(test_study, tmp
     perplexity = [job for job in jobs if job["rule"] == "score_checkpoint_perplexity"]
     assert [job["output"] for job in perplexity] == [["results/tables/perplexity/tdeep.csv"]]
     # Four models at T = 1.0; the temperature study's tdeep base and RL model also at 0.7.
-    assert sum(job["rule"] == "sample_hub_model" for job in jobs) == 4 + 2
+    assert sum(job["rule"] == "sample_model" for job in jobs) == 4 + 2

@@ -102,8 +102,14 @@ def test_every_claim_has_an_overall_verdict(tables):
     claims = tables["claims"]
     for row in claims:
         assert set(row) == {"id", "scope", "statement", "metric", "value", "ci_low", "ci_high",
-                            "verdict", "evidence"}
+                            "verdict", "estimable", "why", "mde", "p_holds", "p_refutes",
+                            "p_refutes_holm", "evidence"}
         assert row["verdict"] in VERDICTS
+        # A non-estimable scope says why, and carries no test that could move a verdict.
+        assert row["estimable"] == (row["verdict"] != "not estimable") or "benchmark=" not in \
+            row["scope"]
+        if not row["estimable"]:
+            assert row["why"] and row["p_refutes_holm"] is None and row["mde"] is None
     overall = {row["id"]: row for row in claims if row["scope"] == "overall"}
     assert sorted(overall) == CLAIMS
     # Every claim is computed from its own evidence: scopes with numbers behind the verdict.

@@ -12,13 +12,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from rlvr_boundary.workflow.paper_plan import paper_evaluations
+from rlvr_boundary.workflow.paper_plan import (
+    load_study_config,
+    paper_evaluations,
+    without_unpinned,
+)
 from tiny_hub import save_in_cache
 from workflow_runner import REPO, copy_workflow, run_snakemake
 
-PAPER = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
-MATH500_SHA = PAPER["benchmarks"]["math500"]["sha256"]
-AIME24_SHA = PAPER["benchmarks"]["aime24"]["sha256"]
+PAPER = load_study_config(REPO / "configs/paper.yaml", REPO / "configs/catalog.yaml")
 GSM8K_SHA = PAPER["benchmarks"]["gsm8k"]["sha256"]
 BASE_COMMIT, RL_COMMIT = "1" * 40, "2" * 40
 
@@ -41,33 +43,37 @@ def test_paper_config_builds_the_whole_dag_with_gpus(tmp_path):
     result = run_snakemake(workdir, "-n", "--configfile", "configs/paper.yaml")
     jobs = _jobs(result.stdout)
     rules = Counter(job["rule"] for job in jobs)
-    models, benchmarks = len(PAPER["models"]), len(PAPER["benchmarks"])
+    # The unpinned (4 RL models, OlympiadBench) are left out and listed; the rest is planned.
+    assert "Not run, not pinned" in result.stderr and "benchmarks.olympiadbench" in result.stderr
+    planned, left_out = without_unpinned(PAPER)
+    models, benchmarks = len(planned["models"]), len(planned["benchmarks"])
+    assert (len(PAPER["models"]), len(PAPER["benchmarks"]), len(left_out)) == (12, 7, 5)
     shards = PAPER["sampling"]["shards"]
-    assert rules["fetch_model"] == models == 12
-    assert rules["prepare_benchmark"] == benchmarks == 7
+    assert rules["fetch_model"] == models == 8
+    assert rules["prepare_benchmark"] == benchmarks == 6
     # Every model on every benchmark, and the temperature study's extra temperatures.
-    evaluations = paper_evaluations(PAPER)
+    evaluations = paper_evaluations(planned)
     assert len(evaluations) > models * benchmarks
-    assert rules["sample_hub_model"] == len(evaluations) * shards
-    assert rules["grade_hub_samples"] == rules["count_hub_samples"] == len(evaluations)
+    assert rules["sample_model"] == len(evaluations) * shards
+    assert rules["grade_samples"] == len(evaluations)
+    assert rules["count_correct"] == rules["register_models"] == 1
     # The same analyses as the tiny world: boundary, perplexity, temperature, C5's export.
-    families = len({entry["family"] for entry in PAPER["models"].values()})
+    families_with_rl = {entry["family"] for entry in planned["models"].values()
+                        if entry["role"] == "rl"}
     assert rules["export_cot_annotations"] == benchmarks
-    assert rules["score_checkpoint_perplexity"] == families
+    assert rules["score_checkpoint_perplexity"] == len(families_with_rl) == 1
     for rule in ("analyze_boundary", "summarize_perplexity", "measure_checkpoint_entropy",
                  "analyze_temperature", "estimate_passk", "write_claims_report"):
         assert rules[rule] == 1, rule
     assert "C6: not run: RL data not pinned" in result.stderr
     # Self-contained: no tiny-world job leaks in from config.yaml.
-    assert not {"make_task_data", "pretrain_base", "train_rl", "sample_model"} & set(rules)
+    assert not {"make_task_data", "pretrain_base", "train_rl", "distill_student"} & set(rules)
     # Each sampling job holds its model's tensor-parallel GPUs.
-    sizes = {model: entry["size"] for model, entry in PAPER["models"].items()}
+    sizes = {model: entry["size"] for model, entry in planned["models"].items()}
     gpus = {job["wildcards"]["model"]: int(job["resources"]["gpu"])
-            for job in jobs if job["rule"] == "sample_hub_model"}
-    assert gpus == {m: PAPER["sampling"]["tensor_parallel"][sizes[m]] for m in PAPER["models"]}
+            for job in jobs if job["rule"] == "sample_model"}
+    assert gpus == {m: PAPER["sampling"]["tensor_parallel"][sizes[m]] for m in planned["models"]}
     assert {gpus["qwen25_7b"], gpus["qwen25_14b"], gpus["qwen25_32b"]} == {1, 2, 4}
-    # Missing pins are listed up front (their jobs stop on them).
-    assert "Not pinned yet" in result.stderr and "olympiadbench" in result.stderr
 
 
 def _tiny_paper_config(tmp_path, workdir) -> dict:
@@ -105,13 +111,8 @@ def _tiny_paper_config(tmp_path, workdir) -> dict:
                       "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 8,
                       "learning_rate": 0.0001},
             "settings": {"grpo": {"trainer": "grpo"}, "rloo": {"trainer": "rloo"}}}},
-        "benchmarks": {
-            "math500": {"file": "data/math_eval/math500/test.jsonl", "sha256": MATH500_SHA,
-                        "n": 4, "limit": 3},
-            "aime24": {"file": "data/math_eval/aime24/test.jsonl", "sha256": AIME24_SHA,
-                       "n": 8, "limit": 2},
-        },
-        "prompt_templates": {"qwen-boxed": PAPER["prompt_templates"]["qwen-boxed"]},
+        # Shipped benchmarks and templates by name: files, pins and texts from the catalog.
+        "benchmarks": {"math500": {"n": 4, "limit": 3}, "aime24": {"n": 8, "limit": 2}},
         "sampling": {"backend": "hf", "max_new_tokens": 8, "shards": 2, "dtype": "float32",
                      "mem_mb": 2000, "runtime_minutes": 10},
         "grading": {"threads": 2},
@@ -166,13 +167,16 @@ def test_tiny_paper_run_counts_every_sample_under_both_graders(tiny_paper_run):
     assert (counts.groupby(["model", "benchmark", "metric"]).size() == counts.groupby(
         ["model", "benchmark", "metric"]).problem_id.nunique()).all()
     samples = pd.read_parquet(workdir / "results/samples/tiny/math500/T0.6/shard0.parquet")
-    assert list(samples.columns) == ["problem_id", "sample_id", "completion", "finish_reason",
-                                     "completion_tokens"]
+    assert list(samples.columns) == ["benchmark", "problem_id", "sample_id", "completion",
+                                     "finish_reason", "completion_tokens", "stop_reason"]
     grading = pd.read_csv(workdir / "results/tables/grading.csv")
     # The 4 main models on both benchmarks, the algorithm study's 3 models on math500 only.
     assert len(grading) == 4 * 2 + 3 and set(grading.samples) == {12, 16}
     # 8 new tokens from an untrained model: every sample is cut short, and counted as such.
     assert (grading.truncated == grading.samples).all()
+    stops = pd.read_csv(workdir / "results/tables/stop_reasons.csv")
+    assert set(stops.stop_reason) == {"length"} and (stops.share == 1).all()
+    assert stops.groupby(["model", "benchmark"]).samples.sum().sum() == grading.samples.sum()
 
 
 def test_tiny_paper_run_reports_claims_and_curves(tiny_paper_run):
@@ -209,18 +213,6 @@ def test_tiny_paper_run_trains_the_algorithm_study_and_reports_c6(tiny_paper_run
     assert not any("tiny-rl-rloo" in row["scope"] for row in claims if row["id"] in ("C1", "C2"))
 
 
-def test_unpinned_revision_stops_the_fetch_with_its_name(tmp_path):
-    workdir = copy_workflow(tmp_path / "wf")
-    config = _tiny_paper_config(tmp_path, workdir)
-    config["models"]["tiny"]["revision"] = None
-    (workdir / "unpinned.yaml").write_text(yaml.safe_dump(config))
-    result = run_snakemake(workdir, "results/models/tiny/manifest.json", "--cores", "1",
-                           "--configfile", "unpinned.yaml", check=False)
-    assert result.returncode != 0
-    log = (workdir / "logs/fetch_model/tiny.log").read_text()
-    assert "rlvr-test/tiny-base: revision None is not pinned" in log
-
-
 @pytest.mark.parametrize("edit, message", [
     (lambda c: c["models"]["qwen25_7b"].update(revison="x"), "revison"),
     (lambda c: c["models"]["qwen25_7b"]["templates"].update(default="qwen-box"),
@@ -229,7 +221,7 @@ def test_unpinned_revision_stops_the_fetch_with_its_name(tmp_path):
 ])
 def test_a_bad_paper_config_fails_before_any_job(tmp_path, edit, message):
     workdir = copy_workflow(tmp_path / "wf")
-    config = yaml.safe_load((REPO / "configs/paper.yaml").read_text())
+    config = load_study_config(REPO / "configs/paper.yaml", REPO / "configs/catalog.yaml")
     config.setdefault("analysis", {})
     edit(config)
     (workdir / "bad.yaml").write_text(yaml.safe_dump(config))

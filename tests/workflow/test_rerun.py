@@ -8,7 +8,7 @@ import time
 import yaml
 
 from workflow_runner import TEST_CONFIG
-from helpers import planned_jobs
+from helpers import dry_run_jobs, planned_jobs
 
 TRAINING = {"make_task_data", "pretrain_base", "pretrain_teacher", "train_rl",
             "build_distillation_set", "distill_student"}
@@ -24,9 +24,13 @@ def _edit_code(path):
 
 
 def _edit_config(workdir, section, key, value):
+    """Set ``key`` of ``section`` (dotted for a nested one: "studies.perplexity")."""
     path = workdir / TEST_CONFIG
     config = yaml.safe_load(path.read_text())
-    config[section][key] = value
+    node = config
+    for part in section.split("."):
+        node = node[part]
+    node[key] = value
     path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
@@ -92,6 +96,42 @@ def test_more_shards_resample_every_evaluation_not_training(study_copy):
     assert jobs["sample_model"] == 3 * sampling_jobs
     assert jobs["grade_samples"] == evaluations
     assert not set(jobs) & TRAINING
+
+
+def test_added_temperature_samples_only_it(study_copy):
+    # A sampling job's params are the settings that change its samples, not the list of
+    # temperatures (rules/common.smk, sampling_job): the existing ones are left alone.
+    config = yaml.safe_load((study_copy / TEST_CONFIG).read_text())
+    _edit_config(study_copy, "sampling", "temperatures", [*config["sampling"]["temperatures"], 1.5])
+    jobs = dry_run_jobs(study_copy)
+    rules = {job["rule"] for job in jobs}
+    assert {"sample_model", "grade_samples", "count_correct", "estimate_passk",
+            "write_claims_report"} <= rules
+    for job in jobs:
+        if job["rule"] in ("sample_model", "grade_samples"):
+            assert "/T1.5" in job["output"][0], job  # .../T1.5/shard0.parquet, .../T1.5.parquet
+            assert not (study_copy / job["output"][0]).exists(), job
+    # Nothing upstream of the samples, and no scoring (it reads the claim's temperature).
+    assert not rules & (TRAINING | {"score_perplexity", "measure_entropy"})
+
+
+def test_sampling_batch_size_reruns_nothing(study_copy):
+    # Rows generated together change speed, not samples (tests/unit/test_batch_invariance.py),
+    # so sampling.batch_size is no param. provenance.json records the whole config: it alone
+    # is rewritten (a local job of a second).
+    config = yaml.safe_load((study_copy / TEST_CONFIG).read_text())
+    _edit_config(study_copy, "sampling", "batch_size", config["sampling"]["batch_size"] // 2 + 1)
+    assert set(planned_jobs(study_copy)) <= {"write_provenance", "all"}
+
+
+def test_perplexity_batch_size_rescores_only(study_copy):
+    # Scores are floats and the batch changes their last bit (tests/unit/test_batch_invariance.py
+    # says where): perplexity's batch_size reruns the scoring and what reads it, no sampling.
+    _edit_config(study_copy, "studies.perplexity", "batch_size", 17)
+    jobs = set(planned_jobs(study_copy)) - {"all"}
+    assert "score_perplexity" in jobs
+    assert jobs <= {"score_perplexity", "summarize_perplexity", "write_claims_report",
+                    "write_provenance"}, jobs
 
 
 def test_rl_option_reruns_rl_not_pretraining(study_copy):

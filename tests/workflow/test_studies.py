@@ -77,6 +77,27 @@ def test_regimes_sweep_includes_the_rarity_variant(results):
     assert "## Regimes sweep" in markdown and "resembles `narrow`" in markdown
 
 
+def test_crossover_never_counts_flat_curves(results):
+    """Curves both at 0 (or both at 1) at every k are not compared: no crossover at k = 1 for
+    them (the crossover used to be k = 1 wherever neither model solved anything)."""
+    passk = _passk(results)
+    for name in ("crossover_seeds", "regimes"):
+        table = pd.read_csv(results / f"tables/{name}.csv")
+        model = table["model"]
+        base = table.get("base_model", pd.Series(["tdeep-base"] * len(table)))
+        for row, rl, parent in zip(table.itertuples(), model, base):
+            curves = [(passk[parent, row.benchmark, k], passk[rl, row.benchmark, k])
+                      for k in (1, 2, 4, 8, 16)]
+            if all(b == r == 0 for b, r in curves):
+                assert np.isnan(row.crossover_k), (name, rl, row.benchmark)
+    spread = pd.read_csv(results / "tables/crossover_spread.csv")
+    assert {"n_not_compared", "n_no_crossover"} <= set(spread.columns)
+    claims = json.loads((results / "report/claims.json").read_text())
+    c2 = [r for r in claims if r["id"] == "C2" and r["scope"] ==
+          "family=tdeep/regime=narrow/benchmark=t_easy"]
+    assert c2 and "crossover across 2 RL seeds" in c2[0]["evidence"]
+
+
 def test_perplexity_shift_has_both_variants(results):
     shift = pd.read_csv(results / "tables/perplexity_shift.csv")
     assert set(shift.variant) == {"per_token", "matched_length"}

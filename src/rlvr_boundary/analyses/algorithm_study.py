@@ -22,8 +22,11 @@ from itertools import combinations
 import pandas as pd
 
 from ..report.claims import _aggregate_row, _row
+from ..report.decision import decide
 from .coverage import benchmark_problems, benchmark_weights, model_counts, select_counts
-from ..stats.passk import bootstrap_mean_ci, pass_at_k_matrix
+from ..stats.exact import POWER, ci_mde, ci_pvalue, normal_quantile, one_sided_alpha
+from ..stats.intervals import mean_ci
+from ..stats.passk import pass_at_k_matrix
 
 GAP_COLUMNS = ["algorithm", "model", "benchmark", "k_max", "pass_at_1", "pass_at_1_ci_low",
                "pass_at_1_ci_high", "base_pass_at_k_max", "base_ci_low", "base_ci_high", "dse",
@@ -64,12 +67,13 @@ def sampling_efficiency_gap(counts: pd.DataFrame, algorithms: dict[str, str], ba
                                                                  seed):
         k_max = int(min(base_t.n.min(), *(t.n.min() for t in tables.values())))
         base_k = pass_at_k_matrix(base_t.n, base_t.c, [k_max])[:, 0]
-        base_ci = bootstrap_mean_ci(base_k, weights, level)
+        base_ci = mean_ci(base_k, weights, level, bounds=(0.0, 1.0))
         for name, table in tables.items():
             pass_1 = pass_at_k_matrix(table.n, table.c, [1])[:, 0]
             rows.append((name, algorithms[name], benchmark, k_max,
-                         *bootstrap_mean_ci(pass_1, weights, level), *base_ci,
-                         *bootstrap_mean_ci(base_k - pass_1, weights, level), len(base_t)))
+                         *mean_ci(pass_1, weights, level, bounds=(0.0, 1.0)), *base_ci,
+                         *mean_ci(base_k - pass_1, weights, level, bounds=(-1.0, 1.0)),
+                         len(base_t)))
     return pd.DataFrame(rows, columns=GAP_COLUMNS)
 
 
@@ -82,7 +86,8 @@ def pairwise_differences(counts: pd.DataFrame, algorithms: dict[str, str], base:
                                                            algorithms, base, n_resamples, seed):
         pass_1 = {name: pass_at_k_matrix(t.n, t.c, [1])[:, 0] for name, t in tables.items()}
         for a, b in combinations(sorted(pass_1), 2):
-            rows.append((benchmark, a, b, *bootstrap_mean_ci(pass_1[a] - pass_1[b], weights, level)))
+            rows.append((benchmark, a, b, *mean_ci(pass_1[a] - pass_1[b], weights, level,
+                                                   bounds=(-1.0, 1.0))))
     return pd.DataFrame(rows, columns=["benchmark", "algorithm_a", "algorithm_b", "difference",
                                        "ci_low", "ci_high"])
 
@@ -110,11 +115,39 @@ def far_verdict(gaps: pd.DataFrame, threshold: float) -> str:
     return "inconclusive"
 
 
+def _edge(values, at: float) -> bool:
+    return len(values) > 0 and all(float(v) == at for v in values)
+
+
+def _alike_tests(diffs: pd.DataFrame, margin: float, level: float):
+    """Per pair: p of "inside +-margin" (the larger of the two one-sided p-values, TOST) and
+    p of "outside" (the smaller), read off the pair's CI (stats.exact.ci_pvalue)."""
+    holds, refutes = [], []
+    for r in diffs.itertuples():
+        holds.append(max(ci_pvalue(r.difference, r.ci_low, r.ci_high, -margin, "above", level),
+                         ci_pvalue(r.difference, r.ci_low, r.ci_high, margin, "below", level)))
+        refutes.append(min(ci_pvalue(r.difference, r.ci_low, r.ci_high, margin, "above", level),
+                           ci_pvalue(r.difference, r.ci_low, r.ci_high, -margin, "below",
+                                     level)))
+    return holds, refutes
+
+
 def c6_rows(gaps: pd.DataFrame, differences: pd.DataFrame, family: str, regime: str,
-            margin: float, threshold: float, metric: str) -> list[dict]:
-    """C6 rows per benchmark and part (alike, far), plus the overall row."""
+            margin: float, threshold: float, metric: str, level: float = 0.95) -> list[dict]:
+    """C6 rows per benchmark and part (alike, far), plus the overall row.
+
+    Verdicts by report.decision: a part holds as alike_verdict / far_verdict say (every
+    pair's CI inside +-margin; every algorithm's dSE CI above the threshold); it refutes
+    when a pair (an algorithm) is outside after Holm's correction over every pair and
+    every algorithm of every benchmark, with p-values read off the CIs. Not estimable where
+    every algorithm (and, for far, the base) is at 0 on every problem, or all at 1.
+    mde: alike, the smallest margin the widest pair could show with 80% power were the two
+    algorithms equal, (z_(1-a) + z_0.9) SE; far, the smallest distance above the threshold
+    the algorithm with the widest lower half detects with 80% power.
+    """
     rows = []
     prefix = f"family={family}/regime={regime}"
+    z_a = normal_quantile(1.0 - one_sided_alpha(level))
     for benchmark in sorted(gaps.benchmark.unique()):
         on_b = gaps[gaps.benchmark == benchmark]
         diffs = differences[differences.benchmark == benchmark]
@@ -127,18 +160,53 @@ def c6_rows(gaps: pd.DataFrame, differences: pd.DataFrame, family: str, regime: 
             f"{widest.algorithm_a} - {widest.algorithm_b} [{widest.ci_low:+.3f}, {widest.ci_high:+.3f}]; "
             f"margin {margin:g} (dSE differences are the same numbers, sign flipped)"
         ) if len(diffs) else "fewer than two algorithms"
-        rows.append(_row("C6", f"{prefix}/benchmark={benchmark}/part=alike", metric,
-                         value=largest.difference if largest is not None else None,
-                         verdict=alike_verdict(diffs, margin), evidence=alike_evidence))
+        alike_scope = f"{prefix}/benchmark={benchmark}/part=alike"
+        value = largest.difference if largest is not None else None
+        if len(diffs) == 0:
+            rows.append(_row("C6", alike_scope, metric, value, evidence=alike_evidence,
+                             estimable=False, why="fewer than two algorithms"))
+        elif _edge(on_b.pass_at_1, 0.0) or _edge(on_b.pass_at_1, 1.0):
+            at = "0" if _edge(on_b.pass_at_1, 0.0) else "1"
+            why = f"every algorithm at {at} on every problem (pass@1)"
+            rows.append(_row("C6", alike_scope, metric, value, evidence=f"{alike_evidence}; "
+                             f"not estimable: {why}", estimable=False, why=why))
+        else:
+            holds, refutes = _alike_tests(diffs, margin, level)
+            se = float((diffs.ci_high - diffs.ci_low).max()) / (2.0 * z_a)
+            mde = (z_a + normal_quantile(1.0 - (1.0 - POWER) / 2.0)) * se
+            rows.append(_row("C6", alike_scope, metric, value, evidence=(
+                f"{alike_evidence}; p(every pair inside) {max(holds):.3f}, smallest p(a pair "
+                f"outside) {min(refutes):.3f} (normal approximations from the CIs); "
+                f"mde (smallest margin shown with {POWER:.0%} power) {mde:.3f}"),
+                mde=mde, p_holds=max(holds), p_refutes=min(refutes), tests=refutes))
         k_max = int(on_b.k_max.iloc[0])
         lowest = on_b.loc[on_b.dse_ci_low.idxmin()]
-        rows.append(_row(
-            "C6", f"{prefix}/benchmark={benchmark}/part=far", metric, value=lowest.dse,
-            low=lowest.dse_ci_low, high=lowest.dse_ci_high, verdict=far_verdict(on_b, threshold),
-            evidence=f"dSE = base pass@{k_max} {lowest.base_pass_at_k_max:.3f} - pass@1; "
+        far_evidence = (
+            f"dSE = base pass@{k_max} {lowest.base_pass_at_k_max:.3f} - pass@1; "
             + ", ".join(f"{r.algorithm} {r.dse:.3f} [{r.dse_ci_low:.3f}, {r.dse_ci_high:.3f}]"
                         for r in on_b.itertuples())
-            + f"; threshold {threshold:g}; value/CI shown: the algorithm with the lowest CI end"))
+            + f"; threshold {threshold:g}; value/CI shown: the algorithm with the lowest CI end")
+        far_scope = f"{prefix}/benchmark={benchmark}/part=far"
+        levels = list(on_b.pass_at_1) + list(on_b.base_pass_at_k_max)
+        if _edge(levels, 0.0) or _edge(levels, 1.0):
+            at = "0" if _edge(levels, 0.0) else "1"
+            why = f"the base (pass@{k_max}) and every algorithm (pass@1) at {at} on every problem"
+            rows.append(_row("C6", far_scope, metric, lowest.dse, lowest.dse_ci_low,
+                             lowest.dse_ci_high, evidence=f"{far_evidence}; not estimable: {why}",
+                             estimable=False, why=why))
+        else:
+            holds = [ci_pvalue(r.dse, r.dse_ci_low, r.dse_ci_high, threshold, "above", level)
+                     for r in on_b.itertuples()]
+            refutes = [ci_pvalue(r.dse, r.dse_ci_low, r.dse_ci_high, threshold, "below", level)
+                       for r in on_b.itertuples()]
+            mde = ci_mde(float((on_b.dse - on_b.dse_ci_low).max()), level)
+            rows.append(_row(
+                "C6", far_scope, metric, lowest.dse, lowest.dse_ci_low, lowest.dse_ci_high,
+                evidence=f"{far_evidence}; p(every dSE > {threshold:g}) {max(holds):.3f}, "
+                f"smallest p(a dSE < {threshold:g}) {min(refutes):.3f} (normal approximations "
+                f"from the CIs); mde {mde:.3f}",
+                mde=mde, p_holds=max(holds), p_refutes=min(refutes), tests=refutes))
+    decide(rows, level)  # Holm over every pair and every algorithm of every benchmark
     for part in ("alike", "far"):
         scoped = [r for r in rows if r["scope"].endswith(f"part={part}")]
         rows.append(_aggregate_row("C6", f"part={part}", metric, scoped))
@@ -159,7 +227,7 @@ def training_length_table(counts: pd.DataFrame, checkpoints: dict[str, int], bas
         k_max = int(min(t.n.min() for t in tables.values()))
         for model, table in sorted(tables.items(), key=lambda item: steps[item[0]]):
             per_problem = pass_at_k_matrix(table.n, table.c, [1, k_max])
-            point, low, high = bootstrap_mean_ci(per_problem, weights, level)
+            point, low, high = mean_ci(per_problem, weights, level, bounds=(0.0, 1.0))
             rows.append((model, steps[model], benchmark, k_max, point[0], low[0], high[0],
                          point[1], low[1], high[1], len(table)))
     return pd.DataFrame(rows, columns=LENGTH_COLUMNS)

@@ -11,8 +11,9 @@ problem falls in one set:
 
 The paper's Tables 4-5 list these sets; its text (C3) says the base covers the
 RL-solved problems. We give base_covers_share = #both / #solved-by-other and
-expanded_share = #other_only / #problems, each with a problem-paired bootstrap
-CI that uses the same per-benchmark weight matrix as every other analysis.
+expanded_share = #other_only / #problems, each a share of problems with its exact
+Clopper-Pearson interval (binomial given the denominator; a percentile bootstrap
+collapses to [0, 0] at 0 of m and to [1, 1] at m of m).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..report.claims import benchmark_seed
+from ..report.claims import benchmark_seed, flip_seed
 from ..grading.counting import check_counts
-from ..stats.passk import bootstrap_mean_ci, bootstrap_weights
+from ..stats.exact import clopper_pearson, sign_flips
+from ..stats.passk import bootstrap_weights
 
 SETS = ("both", "base_only", "other_only", "neither")
 LEASH_NAMES = {"both": "preserved", "base_only": "shrunk", "other_only": "expanded",
@@ -114,12 +116,27 @@ def model_pairs(registry: pd.DataFrame, roles=("rl", "distilled")) -> pd.DataFra
         drop=True)
 
 
-def ratio_ci(numerator, denominator, weights, level: float = 0.95):
-    """sum(numerator) / sum(denominator) with a problem-paired percentile-bootstrap CI.
+def benchmark_flips(problems: dict[str, np.ndarray], n_flips: int, seed: int) -> dict:
+    """One (M, P) sign-flip matrix per benchmark (the sign-flip tests' Monte Carlo draws)."""
+    return {b: sign_flips(len(ids), n_flips, flip_seed(seed, b)) for b, ids in problems.items()}
 
-    Each resample's ratio uses the same weights for both sums. Resamples whose
-    denominator is 0 have no ratio and are left out of the interval; when the
-    full sample's denominator is 0 every value is NaN.
+
+def share_ci(successes: int, trials: int, level: float = 0.95):
+    """successes / trials with its Clopper-Pearson interval (NaNs when trials is 0)."""
+    if trials == 0:
+        return float("nan"), float("nan"), float("nan")
+    return (successes / trials, *clopper_pearson(successes, trials, level))
+
+
+def ratio_ci(numerator, denominator, weights, level: float = 0.95):
+    """sum(numerator) / sum(denominator) with a CI.
+
+    When both are 0/1 indicators per problem with numerator <= denominator (a share of a
+    subset of problems: both-solved of RL-solved, valid chains of RL-solved) the share is
+    binomial given the denominator and the CI is Clopper-Pearson (exact; proper at 0/m and
+    m/m: 4/4 -> [0.398, 1]). Otherwise a problem-paired percentile bootstrap: each
+    resample's ratio uses the same weights for both sums, resamples whose denominator is 0
+    are left out. When the full sample's denominator is 0 every value is NaN.
     """
     numerator = np.asarray(numerator, dtype=float)
     denominator = np.asarray(denominator, dtype=float)
@@ -129,6 +146,10 @@ def ratio_ci(numerator, denominator, weights, level: float = 0.95):
                          "problems")
     if denominator.sum() == 0:
         return float("nan"), float("nan"), float("nan")
+    indicators = (np.isin(numerator, (0.0, 1.0)).all() and np.isin(denominator, (0.0, 1.0)).all()
+                  and (numerator <= denominator).all())
+    if indicators:
+        return share_ci(int(numerator.sum()), int(denominator.sum()), level)
     point = numerator.sum() / denominator.sum()
     resampled_den = weights @ denominator
     defined = resampled_den > 0
@@ -220,8 +241,8 @@ def coverage_table(counts: pd.DataFrame, registry: pd.DataFrame, metric: str, te
         tally = {name: int((labels == name).sum()) for name in SETS}
         w = weights[benchmark]
         covers = ratio_ci(base_solved & other_solved, other_solved, w, level)
-        expanded = bootstrap_mean_ci((labels == "other_only").astype(float), w, level)
-        shrunk = bootstrap_mean_ci((labels == "base_only").astype(float), w, level)
+        expanded = share_ci(tally["other_only"], len(ids), level)
+        shrunk = share_ci(tally["base_only"], len(ids), level)
         rows.append((pair.family, pair.regime, pair.study, pair.role, pair.other_model,
                      pair.base_model, benchmark, metric, float(temperature),
                      int(base["n"].min()), len(ids), *tally.values(),

@@ -245,8 +245,10 @@ def _scoring(path, backend: str, device: str, dtype: str, batch_size: int,
         raise ValueError(f"perplexity backend {backend!r}: choose hf, vllm or vllm-cpu")
     from transformers import AutoConfig, AutoTokenizer
 
+    from ..models.integrity import verify_checkpoint
     from ..sampling.vllm_engine import make_llm
 
+    verify_checkpoint(path)  # as load_checkpoint does: the engine reads the files itself
     tokenizer, config = AutoTokenizer.from_pretrained(path), AutoConfig.from_pretrained(path)
     llm = make_llm(str(path), seed=0, dtype=dtype, enforce_eager=backend == "vllm-cpu",
                    max_model_len=int(max_model_len or config.max_position_embeddings))

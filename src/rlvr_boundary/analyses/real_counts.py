@@ -11,14 +11,22 @@ Also here: the small coverage and accuracy-histogram helpers the real-data secti
 
 from __future__ import annotations
 
-import json
+import csv
+import hashlib
+import io
+import logging
+import os
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..grading.counting import COUNT_COLUMNS, check_counts
+from ..sampling.benchmarks import BenchmarkChanged, InputFileError, read_jsonl
 from .coverage import HISTOGRAM_BINS, accuracy_bin_index, solvable_sets
+
+log = logging.getLogger(__name__)
 
 # Settings of the `real:` config block and their defaults (schemas/config.schema.yaml, `real`
 # documents the same keys and defaults; a test keeps the two equal).
@@ -79,15 +87,158 @@ def import_key(entry: dict) -> str:
     return f"{entry['model']}/{entry['benchmark']}"
 
 
-def math500_problem_ids(problems_path: str | Path, expected: int) -> list[str]:
-    """``unique_id`` of each line of MATH500's test.jsonl, in line order."""
-    with open(problems_path, encoding="utf-8") as handle:
-        ids = [json.loads(line)["unique_id"] for line in handle if line.strip()]
+# Why the problem order can only be checked against a pin (problem_file_checks): the counts
+# CSV keys each row by problem_index alone, with no problem id, question or hash of the
+# problem. Any reordering of the problem file's lines (two lines swapped) is again a valid
+# MATH500 file with the same 500 distinct unique_ids, so nothing inside the two files tells
+# the orders apart; only a record of the file the indices refer to (its sha256, or its ids
+# in order) can.
+ORDER_UNCHECKED = (
+    "{path}: no sha256 pinned for this problem file and no pinned file of benchmark "
+    "{benchmark} to compare its order with; counts are mapped to problem ids by line, so a "
+    "reordered file (two lines swapped) would go unnoticed. Pin it: use the benchmark's "
+    "pinned file as real.problems.")
+
+
+def problem_file_checks(real: dict) -> dict:
+    """What :func:`math500_problem_ids` can check the real counts' problem file against, as
+    its keyword arguments. The ``real.benchmarks`` entry of ``real.benchmark`` pins its
+    file's sha256: when ``real.problems`` is that file, ``{sha256}`` (checked before the
+    file is parsed); when it is another file, ``{order_from, order_sha256}`` (the pinned
+    file, whose ids the problem file must list in the same order); ``{}`` when nothing is
+    pinned (then the order cannot be checked: :data:`ORDER_UNCHECKED`)."""
+    spec = (real.get("benchmarks") or {}).get(real.get("benchmark")) or {}
+    if not spec.get("file") or not spec.get("sha256"):
+        return {}
+    if os.path.normpath(spec["file"]) == os.path.normpath(real["problems"]):
+        return {"sha256": spec["sha256"]}
+    return {"order_from": spec["file"], "order_sha256": spec["sha256"]}
+
+
+def check_file_sha256(path: str | Path, pinned: str, what: str) -> bytes:
+    """The file's bytes, once their sha256 is the pinned one (checked before any parsing)."""
+    data = Path(path).read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != pinned:
+        raise BenchmarkChanged(
+            f"{path}: sha256 {actual}, but {what} pins {pinned}; the file changed (edited, "
+            "reordered, truncated or re-encoded). Restore the pinned file; if the new one is "
+            "intended, pin its hash (results computed on the old file no longer match).")
+    return data
+
+
+def math500_problem_ids(problems_path: str | Path, expected: int, sha256: str | None = None,
+                        order_from: str | Path | None = None,
+                        order_sha256: str | None = None) -> list[str]:
+    """``unique_id`` of each line of MATH500's test.jsonl, in line order.
+
+    ``sha256``: the file's pin, checked before the file is parsed. ``order_from`` (with its
+    pin ``order_sha256``): a pinned file the ids must equal, line by line, when the problem
+    file itself is unpinned (:func:`problem_file_checks`). Errors name the file and line."""
+    data = (check_file_sha256(problems_path, sha256, "the config")
+            if sha256 else Path(problems_path).read_bytes())
+    records, lines = read_jsonl(problems_path, data)
+    ids, first_line = [], {}
+    for record, line in zip(records, lines):
+        problem_id = record.get("unique_id")
+        if not isinstance(problem_id, str) or not problem_id:
+            raise InputFileError(f"{problems_path}, line {line}: no unique_id (a non-empty "
+                                 f"string); fields {sorted(record)}")
+        if problem_id in first_line:
+            raise InputFileError(f"{problems_path}, lines {first_line[problem_id]} and {line}: "
+                                 f"unique_id {problem_id} repeats (unique_id values repeat)")
+        first_line[problem_id] = line
+        ids.append(problem_id)
     if len(ids) != expected:
-        raise ValueError(f"{problems_path}: expected {expected} problems, found {len(ids)}")
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"{problems_path}: unique_id values repeat")
+        raise InputFileError(f"{problems_path}: expected {expected} problems, found {len(ids)}")
+    if order_from is not None:
+        reference = math500_problem_ids(order_from, expected, order_sha256)
+        for index, (ours, theirs) in enumerate(zip(ids, reference)):
+            if ours != theirs:
+                raise InputFileError(
+                    f"{problems_path}, line {lines[index]}: unique_id {ours}, but line "
+                    f"{index + 1} of the pinned {order_from} is {theirs}; the counts' "
+                    "problem_index follows the pinned file's order, so this file would map "
+                    "counts to the wrong problems")
     return ids
+
+
+COUNT_FILE_COLUMNS = ["problem_index", "model", "correct", "n"]
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def read_counts_csv(counts_path: str | Path, n_problems: int,
+                    samples_per_problem: int) -> pd.DataFrame:
+    """The reproduction's CSV checked row by row (every error names the file and line):
+    header exactly ``problem_index, model, correct, n``; each model one of REAL_MODELS;
+    problem_index, correct and n integers (no ``3.7``, no empty or NaN cell);
+    0 <= problem_index < ``n_problems``; n = ``samples_per_problem``; 0 <= correct <= n; one
+    row per (model, problem_index), and every index for every model. Rows in file order."""
+    path = counts_path
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise InputFileError(f"{path}, line {line}: not UTF-8 text (byte "
+                             f"0x{data[error.start]:02x}); the file is damaged") from None
+    if not text.strip():
+        raise InputFileError(f"{path}: empty file; expected the header "
+                             f"{','.join(COUNT_FILE_COLUMNS)} and one row per model and problem")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [cell.strip() for cell in next(reader)]
+    if sorted(header) != sorted(COUNT_FILE_COLUMNS) or len(header) != len(COUNT_FILE_COLUMNS):
+        raise InputFileError(f"{path}, line 1: columns {header}, expected "
+                             f"{sorted(COUNT_FILE_COLUMNS)}")
+
+    def integer(cell: str, column: str, line: int) -> int:
+        if not _INTEGER.fullmatch(cell):
+            raise InputFileError(f"{path}, line {line}: {column} {cell!r} is not an integer")
+        return int(cell)
+
+    rows, seen = [], {}
+    for record in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) != len(header):
+            raise InputFileError(f"{path}, line {line}: {len(record)} fields, expected "
+                                 f"{len(header)} ({','.join(header)})")
+        cells = {column: cell.strip() for column, cell in zip(header, record)}
+        model = cells["model"]
+        if model not in REAL_MODELS:
+            raise InputFileError(f"{path}, line {line}: unknown model {model!r} (the models "
+                                 f"are {sorted(REAL_MODELS)})")
+        index = integer(cells["problem_index"], "problem_index", line)
+        n = integer(cells["n"], "n", line)
+        correct = integer(cells["correct"], "correct", line)
+        if not 0 <= index < n_problems:
+            raise InputFileError(f"{path}, line {line}: problem_index {index} outside "
+                                 f"0..{n_problems - 1} (the problem file has {n_problems})")
+        if n != samples_per_problem:
+            raise InputFileError(f"{path}, line {line}: n = {n}; n differs from "
+                                 f"{samples_per_problem}, the samples per problem")
+        if not 0 <= correct <= n:
+            raise InputFileError(f"{path}, line {line}: correct = {correct} outside [0, n = {n}]")
+        if (model, index) in seen:
+            raise InputFileError(f"{path}, lines {seen[model, index]} and {line}: two rows for "
+                                 f"{model}, problem_index {index} (exactly one row per problem)")
+        seen[model, index] = line
+        rows.append((index, model, correct, n))
+    if not rows:
+        raise InputFileError(f"{path}: a header but no rows")
+    missing_models = sorted(set(REAL_MODELS) - {model for model, _ in seen})
+    if missing_models:
+        raise InputFileError(f"{path}: no rows for models {missing_models} (expected models "
+                             f"{sorted(REAL_MODELS)})")
+    for model in REAL_MODELS:
+        absent = [i for i in range(n_problems) if (model, i) not in seen]
+        if absent:
+            raise InputFileError(
+                f"{path}: {model} does not have exactly one row for each problem index "
+                f"0..{n_problems - 1}: none for {absent[:5]}{' ...' if len(absent) > 5 else ''}")
+    frame = pd.DataFrame(rows, columns=COUNT_FILE_COLUMNS)
+    return frame.astype({"problem_index": "int64", "correct": "int64", "n": "int64"})
 
 
 def load_real_counts(counts_path: str | Path, problem_ids: list[str], benchmark: str,
@@ -95,23 +246,10 @@ def load_real_counts(counts_path: str | Path, problem_ids: list[str], benchmark:
     """The reproduction's CSV (problem_index, model, correct, n) as our counts schema.
 
     Refuses a file that is not exactly one row per (model, problem index 0..P-1) with
-    n = ``samples_per_problem`` and 0 <= correct <= n, for both models of REAL_MODELS.
+    n = ``samples_per_problem`` and an integer 0 <= correct <= n, for both models of
+    REAL_MODELS, naming the file and line (:func:`read_counts_csv`).
     """
-    raw = pd.read_csv(counts_path)
-    expected_columns = {"problem_index", "model", "correct", "n"}
-    if set(raw.columns) != expected_columns:
-        raise ValueError(f"{counts_path}: columns {sorted(raw.columns)}, expected {sorted(expected_columns)}")
-    if set(raw.model) != set(REAL_MODELS):
-        raise ValueError(f"{counts_path}: models {sorted(set(raw.model))}, expected {sorted(REAL_MODELS)}")
-    n_problems = len(problem_ids)
-    for name, rows in raw.groupby("model"):
-        if sorted(rows.problem_index) != list(range(n_problems)):
-            raise ValueError(f"{counts_path}: {name} does not have exactly one row for each "
-                             f"problem index 0..{n_problems - 1}")
-    if (raw.n != samples_per_problem).any():
-        raise ValueError(f"{counts_path}: n differs from {samples_per_problem} in some rows")
-    if ((raw.correct < 0) | (raw.correct > raw.n)).any():
-        raise ValueError(f"{counts_path}: rows with correct outside [0, n]")
+    raw = read_counts_csv(counts_path, len(problem_ids), samples_per_problem)
     counts = pd.DataFrame({
         "model": raw.model.map(lambda short: REAL_MODELS[short]["model"]),
         "benchmark": benchmark,

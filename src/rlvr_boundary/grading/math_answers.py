@@ -306,10 +306,12 @@ def _answer_and_tail(completion: str, grader: str) -> tuple[str | None, str]:
 
 
 def grade_completions(samples: pd.DataFrame, gold: dict[str, str], grader: str,
-                      threads: int = 1, timeout_s: float = DEFAULT_TIMEOUT_S) -> pd.DataFrame:
+                      threads: int = 1, timeout_s: float = DEFAULT_TIMEOUT_S,
+                      grade_truncated: bool = False) -> pd.DataFrame:
     """``samples`` (problem_id, completion, finish_reason, ...) with ``answer_<grader>``
-    (the extracted answer) and ``grade_status_<grader>`` added. Truncated samples are not
-    graded; identical (problem, extracted answer) pairs are graded once."""
+    (the extracted answer) and ``grade_status_<grader>`` added. Truncated samples get the
+    status ``truncated``, or with ``grade_truncated`` are graded like the others (as the
+    paper's evaluation did); identical (problem, extracted answer) pairs are graded once."""
     missing = set(samples.problem_id) - set(gold)
     if missing:
         raise ValueError(f"no gold answer for {len(missing)} problems, e.g. {sorted(missing)[:3]}")
@@ -317,7 +319,7 @@ def grade_completions(samples: pd.DataFrame, gold: dict[str, str], grader: str,
     extracted = [_answer_and_tail(text, grader) for text in out.completion]
     answers = [answer for answer, _ in extracted]
     keys = [(p, answer, tail) for p, (answer, tail) in zip(out.problem_id, extracted)]
-    graded = out.finish_reason.to_numpy() != "length"
+    graded = (out.finish_reason.to_numpy() != "length") | grade_truncated
     unique = sorted({key for key, g in zip(keys, graded) if g}, key=repr)
     statuses = grade_answers([(gold[p], a, t) for p, a, t in unique], grader, threads, timeout_s)
     by_key = dict(zip(unique, statuses))
@@ -348,24 +350,6 @@ def grader_comparison(scored: pd.DataFrame, first: str = "math_verify",
                      "accuracy_first": float(group.a.mean()),
                      "accuracy_second": float(group.b.mean())})
     return pd.DataFrame(rows)
-
-
-def grading_summary(scored: pd.DataFrame, model: str, benchmark: str,
-                    temperature: float) -> pd.DataFrame:
-    """One row: samples, truncated (finish_reason = length), and per grader the correct,
-    timeout and unparsable counts, with math-verify's disagreement with the lenient rules."""
-    row = {"model": model, "benchmark": benchmark, "temperature": float(temperature),
-           "samples": len(scored), "truncated": int((scored.finish_reason == "length").sum())}
-    for grader in GRADERS:
-        status = scored[f"grade_status_{grader}"]
-        for name in ("correct", "timeout", "unparsable"):
-            row[f"{name}_{grader}"] = int((status == name).sum())
-    comparison = grader_comparison(scored.assign(benchmark=benchmark), GRADERS[0], GRADERS[1])
-    only = comparison.iloc[-1]
-    row["only_math_verify"] = int(only.only_first)
-    row["only_lenient"] = int(only.only_second)
-    row["disagreement_rate"] = float(only.disagreement_rate)
-    return pd.DataFrame([row])
 
 
 def grade_completion(gold: str, completion: str, finish_reason: str = "stop",

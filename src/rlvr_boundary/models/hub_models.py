@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..workflow.job_io import sha256_file, sha256_named
+from ..workflow.job_io import sha256_named
+from .integrity import CheckpointCorrupted, blob_mismatches, file_digests
 
 COMMIT = re.compile(r"[0-9a-f]{40}")
 # What sampling needs; the Hub repos also hold training states, GGUFs and the like.
@@ -55,7 +56,11 @@ def fetch_snapshot(repo: str, revision: str, cache_dir: str | None = None,
 
 
 def weights_complete(path: Path) -> bool:
-    """config.json and every safetensors shard the index names (or one safetensors file)."""
+    """config.json and every safetensors shard the index names (or one safetensors file),
+    and no snapshot file whose cache blob is gone (a corrupted blob deleted so that the
+    next fetch downloads it again)."""
+    if any(p.is_symlink() and not p.exists() for p in path.rglob("*")):
+        return False
     index = path / "model.safetensors.index.json"
     if index.exists():
         import json
@@ -68,13 +73,26 @@ def weights_complete(path: Path) -> bool:
 
 
 def snapshot_manifest(repo: str, revision: str, path: str | Path) -> dict:
-    """{repo, revision, path, files: {relative name: sha256}, bytes} of a snapshot."""
+    """{repo, revision, path, files: {relative name: sha256}, bytes} of a snapshot. A Hub
+    cache file whose blob's bytes do not match the blob's name (its sha256, or git sha1
+    for a small file) is refused, so a corrupted download is never recorded as the
+    model's digest."""
     path = Path(path)
     files = sorted(p for p in path.rglob("*") if p.is_file())
     if not any(p.name == "config.json" for p in files):
         raise ValueError(f"{repo}@{revision}: no config.json in {path}; not a model snapshot")
+    digests = {str(p.relative_to(path)): file_digests(p) for p in files}
+    for p in files:
+        wrong = blob_mismatches(p, digests[str(p.relative_to(path))])
+        if wrong:
+            blob, expected, actual = wrong
+            raise CheckpointCorrupted(
+                f"{repo}@{revision}: {p} links to Hub cache blob {blob}, whose bytes hash to "
+                f"{actual}, not the {expected} it is named by; the download is corrupted. "
+                f"Fix: `rm -f {blob}`, then run the workflow again (fetch_model downloads the "
+                "file anew).")
     return {"repo": repo, "revision": revision, "path": str(path.resolve()),
-            "files": {str(p.relative_to(path)): sha256_file(p) for p in files},
+            "files": {name: digest["sha256"] for name, digest in digests.items()},
             "bytes": sum(p.stat().st_size for p in files)}
 
 

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LlamaConfig
 
+# CHECKSUM_FILE and CheckpointCorrupted re-exported: what a caller of load_checkpoint catches.
+from .integrity import CHECKSUM_FILE, CheckpointCorrupted, verify_checkpoint, write_checksums  # noqa: F401
 from .onednn import use_onednn_linears
 from ..world.tokenizer import build_tokenizer
 
@@ -53,7 +55,9 @@ def save_checkpoint(model, tokenizer, path: str | Path) -> None:
     """Save into a hidden sibling temp folder, then rename: a killed job never leaves a
     folder at ``path`` that looks like a finished model (at worst a ``.<name>.partial``
     sibling, which the next save clears). A model already at ``path`` is moved aside
-    first, as a folder cannot be renamed onto a non-empty one."""
+    first, as a folder cannot be renamed onto a non-empty one. The folder gets a
+    ``checksums.sha256.json`` (the sha256 of each other file) that every load verifies
+    (:mod:`.integrity`)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.partial")
     old = path.with_name(f".{path.name}.old")
@@ -65,6 +69,7 @@ def save_checkpoint(model, tokenizer, path: str | Path) -> None:
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        write_checksums(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -74,12 +79,45 @@ def save_checkpoint(model, tokenizer, path: str | Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load_checkpoint(path: str | Path, device: str = "cpu", dtype: str = "float32"):
+# --- where and in what precision a job runs ----------------------------------------------
+# Resolved inside the job, never when the DAG is built: a SLURM login node has no GPU.
+
+DEVICES = ("auto", "cuda", "cpu")
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+
+
+def resolve_device(device: str | None) -> str:
+    """``auto`` (or None): ``cuda`` where this process sees a GPU, else ``cpu``; any other
+    value (``cpu``, ``cuda``, ``cuda:1``) as given."""
+    if device in (None, "", "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+def resolve_dtype(dtype: str | None, device: str) -> str:
+    """``auto`` (or None): float32 on a CPU, bfloat16 on a GPU (``device`` already
+    resolved); an explicit dtype as given."""
+    if dtype in (None, "", "auto"):
+        return "float32" if str(device).startswith("cpu") else "bfloat16"
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r}: choose one of {DTYPES}")
+    return str(dtype)
+
+
+def load_checkpoint(path: str | Path, device: str = "cpu", dtype: str = "float32",
+                    manifest: str | Path | dict | None = None):
     """Load a model folder (ours, or any Hub-layout causal LM) in eval mode; fp32 unless
-    ``dtype`` says otherwise (bfloat16 for real checkpoints on GPUs)."""
+    ``dtype`` says otherwise (bfloat16 for real checkpoints on GPUs); ``auto`` for either is
+    resolved here, in the job. Every file is first checked against the sha256 recorded
+    for it (:func:`~.integrity.verify_checkpoint`: the folder's checksum file, the
+    ``manifest`` of a fetched model when given, Hub cache blob names): a changed file stops
+    the job with :class:`~.integrity.CheckpointCorrupted` naming it."""
+    device = resolve_device(device)
+    dtype = resolve_dtype(dtype, device)
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"{path} is not a model checkpoint (no config.json)")
+    verify_checkpoint(path, manifest)
     tokenizer = AutoTokenizer.from_pretrained(path)
     tokenizer.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(device)

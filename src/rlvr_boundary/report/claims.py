@@ -8,21 +8,35 @@ Every comparison is a mean over problems of the unbiased pass@k with a
 problem-paired percentile-bootstrap CI: one resample-weight matrix per
 benchmark, shared by every model, so model A and model B are always compared
 on the same resampled problem sets. Weight columns follow problem_id order.
+Where every problem has the same difference the interval comes from
+stats.passk.constant_interval instead of collapsing to a point.
 
-Verdict rule for a difference D with CI [low, high]: holds if low > 0,
-does not hold if high < 0, otherwise inconclusive.
+Verdicts follow the decision rule of report.decision (stated in claims.md before
+any number): per scope, the exact paired sign-flip test (McNemar's exact test at
+k = n) in the claim's direction at level (1 - ci_level)/2 makes it hold; the
+opposite test, after Holm's correction over the claim's estimable scopes, makes it
+refute the claim. Scopes where both models are at 0 (or both at 1) on every
+problem are not estimable and move no verdict. :func:`verdict_from_ci` (CI
+above / below 0) remains for tables that only describe.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 
 import numpy as np
 import pandas as pd
 
-from rlvr_boundary.stats.passk import bootstrap_mean_ci, bootstrap_weights, pass_at_k_matrix
+from rlvr_boundary.stats.crossover import crossover, crossover_text
+from rlvr_boundary.stats.exact import paired_mde, sign_flip_pvalues, sign_flips
+from rlvr_boundary.stats.intervals import mean_ci, stratified_ratio_ci
+from rlvr_boundary.stats.passk import bootstrap_weights, pass_at_k_matrix
 
-VERDICTS = ("holds", "does not hold", "inconclusive", "not computed")
+from .decision import aggregate_row, decide, scope_row
+from .decision import aggregate_verdicts  # noqa: F401  (kept importable from here)
+
+VERDICTS = ("holds", "does not hold", "inconclusive", "not computed", "not estimable")
 
 STATEMENTS = {
     "C1": "At small k (k=1) RLVR models beat their base models.",
@@ -60,22 +74,6 @@ def verdict_from_ci(low, high) -> str:
     return "inconclusive"
 
 
-def aggregate_verdicts(verdicts) -> str:
-    """A claim over many scopes holds only if it holds in every scope.
-
-    Any 'does not hold' refutes it; otherwise it is inconclusive; no scopes at
-    all means it was not computed.
-    """
-    verdicts = list(verdicts)
-    if not verdicts:
-        return "not computed"
-    if all(v == "holds" for v in verdicts):
-        return "holds"
-    if any(v == "does not hold" for v in verdicts):
-        return "does not hold"
-    return "inconclusive"
-
-
 def _align(counts_a: pd.DataFrame, counts_b: pd.DataFrame):
     """Sort both tables by problem_id and check they cover the same problems."""
     a = counts_a.sort_values("problem_id", kind="stable")
@@ -108,25 +106,87 @@ def paired_difference(counts_a, counts_b, k: int, weights, level: float = 0.95):
     per_problem = (
         pass_at_k_matrix(a["n"], a["c"], [k])[:, 0] - pass_at_k_matrix(b["n"], b["c"], [k])[:, 0]
     )
-    return bootstrap_mean_ci(per_problem, weights, level)
+    return mean_ci(per_problem, weights, level, bounds=(-1.0, 1.0))
+
+
+def _lattice_scales(a: pd.DataFrame, b: pd.DataFrame) -> tuple:
+    """Scales that may put pass@k differences on an integer lattice: 1 (pass@n) and the
+    sample counts (pass@1 = c/n) with their least common multiple."""
+    ns = sorted({int(x) for x in a["n"]} | {int(x) for x in b["n"]})
+    lcm = math.lcm(*ns)
+    return (1, *ns, lcm) if lcm <= 100_000 else (1, *ns)
+
+
+def paired_scope_test(counts_a, counts_b, k: int, weights, flips, level: float = 0.95) -> dict:
+    """The scope test of "mean pass@k(A) > mean pass@k(B)" (A = the model the claim favours).
+
+    Returns value, ci_low, ci_high (problem-paired bootstrap, constant-difference fallback),
+    p_holds / p_refutes (one-sided exact sign-flip p-values for A > B / A < B; McNemar's exact
+    test when pass@k is 0/1 on every problem), estimable and why (both models at 0, or both
+    at 1, on every problem), mde and mde_note (stats.exact.paired_mde) and d, the per-problem
+    differences.
+    """
+    a, b = _align(counts_a, counts_b)
+    pass_a = pass_at_k_matrix(a["n"], a["c"], [k])[:, 0]
+    pass_b = pass_at_k_matrix(b["n"], b["c"], [k])[:, 0]
+    d = pass_a - pass_b
+    value, low, high = mean_ci(d, weights, level, bounds=(-1.0, 1.0))
+    if (pass_a == 0).all() and (pass_b == 0).all():
+        estimable, why = False, f"both models at 0 on every problem at k={k} (floor)"
+    elif (pass_a == 1).all() and (pass_b == 1).all():
+        estimable, why = False, f"both models at 1 on every problem at k={k} (ceiling)"
+    else:
+        estimable, why = True, ""
+    p_greater, p_less = sign_flip_pvalues(d, _lattice_scales(a, b), flips)
+    binary = bool(np.isin(pass_a, (0.0, 1.0)).all() and np.isin(pass_b, (0.0, 1.0)).all())
+    mde, mde_note = paired_mde(d, binary, level) if estimable else (None, "")
+    return {"value": value, "ci_low": low, "ci_high": high, "p_holds": p_greater,
+            "p_refutes": p_less, "estimable": estimable, "why": why, "mde": mde,
+            "mde_note": mde_note, "d": d, "binary": binary}
+
+
+def scope_verdict(test: dict, level: float = 0.95) -> str:
+    """One scope's verdict without multiplicity correction (tables beside the claims):
+    not estimable / holds / does not hold / inconclusive from the one-sided exact tests."""
+    alpha = (1.0 - level) / 2.0
+    if not test["estimable"]:
+        return "not estimable"
+    if test["p_holds"] <= alpha:
+        return "holds"
+    if test["p_refutes"] <= alpha:
+        return "does not hold"
+    return "inconclusive"
+
+
+def crossover_of(base, rl, flips, level: float = 0.95):
+    """stats.crossover.crossover for two count tables (aligned by problem_id)."""
+    base, rl = _align(base, rl)
+    return crossover(base["n"], base["c"], rl["n"], rl["c"], flips, level)
 
 
 def crossover_k(base, rl, weights, level: float = 0.95):
-    """Smallest integer k in 1..n with mean pass@k(base) >= mean pass@k(RL).
+    """Smallest integer k in 1..n with mean pass@k(base) >= mean pass@k(RL), leaving out k
+    where both curves are at 0 or both at 1 (nothing is compared there).
 
     n is the largest k defined for both models. Returns (k or None, ci_low,
     ci_high); the CI is the percentile interval of the crossover over the
     bootstrap resamples, where a resample without a crossover counts as n + 1.
+    The claims and the regime and seed tables use :func:`crossover_of` instead (every lead
+    change and a calibrated interval); this first-crossing bootstrap stays for the real-data
+    and temperature sections.
     """
     base, rl = _align(base, rl)
     k_max = _largest_k(base, rl)
     ks = np.arange(1, k_max + 1)
-    # Differences per problem for every k; ties (both 0 or both 1) are exact zeros.
-    diff = pass_at_k_matrix(base["n"], base["c"], ks) - pass_at_k_matrix(rl["n"], rl["c"], ks)
+    base_pass = pass_at_k_matrix(base["n"], base["c"], ks)
+    rl_pass = pass_at_k_matrix(rl["n"], rl["c"], ks)
+    diff = base_pass - rl_pass
     n_problems = diff.shape[0]
+    flat = (((base_pass == 0) & (rl_pass == 0)).all(axis=0)
+            | ((base_pass == 1) & (rl_pass == 1)).all(axis=0))
 
     def first_k(mean_diff):  # mean_diff: (..., K) -> first k with base >= RL, else k_max + 1
-        crossed = mean_diff >= 0
+        crossed = (mean_diff >= 0) & ~flat
         return np.where(crossed.any(axis=-1), crossed.argmax(axis=-1) + 1, k_max + 1)
 
     point = int(first_k(diff.mean(axis=0)))
@@ -144,47 +204,87 @@ def benchmark_seed(seed: int, benchmark: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def _fmt_k(value: float, k_max: int) -> str:
-    return f">{k_max}" if value > k_max else f"{value:g}"
-
-
-def _crossover_text(base, rl, weights, level) -> str:
-    k, low, high = crossover_k(base, rl, weights, level)
-    k_max = _largest_k(base, rl)
-    ci = f"[{level:.0%} CI {_fmt_k(low, k_max)}, {_fmt_k(high, k_max)}]"
-    if k is None:
-        return f"no crossover up to n={k_max} {ci}"
-    if not (base["c"].any() or rl["c"].any()):
-        return "neither model has a correct sample: no crossover to speak of"
-    if k == 1:
-        return f"base >= RL already at k=1 (RL never ahead) {ci}"
-    return f"crossover k={k} {ci}"
+def flip_seed(seed: int, benchmark: str) -> int:
+    """Seed for a benchmark's sign flips (the Monte Carlo draws of the sign-flip tests)."""
+    return benchmark_seed(seed, f"{benchmark}/sign-flips")
 
 
 def _mean_pass(table: pd.DataFrame, k: int) -> float:
     return float(pass_at_k_matrix(table["n"], table["c"], [k]).mean())
 
 
-def _row(claim, scope, metric, value=None, low=None, high=None, verdict=None, evidence=""):
-    return {
-        "id": claim,
-        "scope": scope,
-        "statement": STATEMENTS[claim],
-        "metric": metric,
-        "value": None if value is None else float(value),
-        "ci_low": None if low is None else float(low),
-        "ci_high": None if high is None else float(high),
-        "verdict": verdict if verdict is not None else verdict_from_ci(low, high),
-        "evidence": evidence,
-    }
+def _row(claim, scope, metric, value=None, low=None, high=None, verdict=None, evidence="",
+         **fields) -> dict:
+    """A claims.json row (report.decision.scope_row). Without a verdict and without test
+    p-values the verdict is read off the CI (:func:`verdict_from_ci`); rows with p-values get
+    theirs from report.decision.decide."""
+    tested = any(fields.get(name) is not None for name in ("p_holds", "p_refutes", "tests"))
+    if verdict is None and not tested:
+        verdict = verdict_from_ci(low, high)
+    return scope_row(claim, scope, STATEMENTS[claim], metric, value, low, high, verdict,
+                     evidence, **fields)
 
 
-def _aggregate_row(claim, scope, metric, rows) -> dict:
-    verdicts = [r["verdict"] for r in rows]
-    tally = ", ".join(f"{sum(v == name for v in verdicts)} {name}" for name in VERDICTS
-                      if name != "not computed" or name in verdicts)
-    evidence = f"{len(rows)} scopes: {tally}" if rows else "no model pair with counts"
-    return _row(claim, scope, metric, verdict=aggregate_verdicts(verdicts), evidence=evidence)
+def _aggregate_row(claim, scope, metric, rows, pooled=None, pooled_what=None) -> dict:
+    """A regime / overall row by the decision rule (report.decision.aggregate_row)."""
+    extra = {} if pooled_what is None else {"pooled_what": pooled_what}
+    return aggregate_row(claim, scope, STATEMENTS[claim], metric, rows, pooled, **extra)
+
+
+def _p(value) -> str:
+    return "n/a" if value is None else (f"{value:.2g}" if value < 0.001 else f"{value:.3f}")
+
+
+def test_evidence(test: dict, favoured: str, other: str) -> str:
+    """The scope test in words: one-sided exact p-values and the mde."""
+    if not test["estimable"]:
+        return f"not estimable: {test['why']}"
+    name = "McNemar exact" if test["binary"] else "exact sign-flip"
+    mde = (f"mde {test['mde']:.3f} ({test['mde_note']})" if test["mde"] is not None
+           else f"no mde: {test['mde_note']}")
+    return (f"{name} p({favoured} > {other}) {_p(test['p_holds'])}, "
+            f"p({favoured} < {other}) {_p(test['p_refutes'])}; {mde}")
+
+
+def _scope_fields(test: dict) -> dict:
+    tested = test["estimable"]  # a non-estimable scope's p-values would say nothing
+    return {"estimable": test["estimable"], "why": test["why"], "mde": test["mde"],
+            "p_holds": test["p_holds"] if tested else None,
+            "p_refutes": test["p_refutes"] if tested else None}
+
+
+def _k_text(value, k_max) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "none"
+    return f">{int(k_max)}" if value > k_max else f"{int(value)}"
+
+
+def with_seed_spread(rows: list[dict], per_seed: pd.DataFrame, spread: pd.DataFrame) -> list[dict]:
+    """C2 scope rows with the crossover's spread across the RL seeds of their family, regime
+    and benchmark (analyses.regimes.crossover_spread) appended to their evidence."""
+    fields = ["family", "regime", "benchmark"]
+    out = []
+    for row in rows:
+        parts = dict(part.split("=", 1) for part in row["scope"].split("/") if "=" in part)
+        key = tuple(parts.get(f) for f in fields)
+        match = spread[(spread[fields] == pd.Series(dict(zip(fields, key)))).all(axis=1)] \
+            if row["id"] == "C2" and None not in key and "model" not in parts else spread.iloc[:0]
+        if match.empty:
+            out.append(row)
+            continue
+        s = match.iloc[0]
+        seeds = per_seed[(per_seed[fields] == pd.Series(dict(zip(fields, key)))).all(axis=1)]
+        each = ", ".join(
+            f"seed {int(r.rl_seed) if r.rl_seed == r.rl_seed else '?'} "
+            f"{_k_text(r.crossover_k, r.k_max)} [{_k_text(r.crossover_ci_low, r.k_max)}, "
+            f"{_k_text(r.crossover_ci_high, r.k_max)}]" for r in seeds.itertuples())
+        spread_k = [("none" if v != v else f"{v:g}")
+                    for v in (s.crossover_min, s.crossover_median, s.crossover_max)]
+        text = (f"crossover across {int(s.n_seeds)} RL seeds: min {spread_k[0]}, median "
+                f"{spread_k[1]}, max {spread_k[2]}; {int(s.n_no_crossover)} without a crossover, "
+                f"{int(s.n_not_compared)} flat at every k ({each})")
+        out.append({**row, "evidence": f"{row['evidence']}; {text}"})
+    return out
 
 
 def _pairs(models: pd.DataFrame, role: str):
@@ -204,14 +304,14 @@ def _pairs(models: pd.DataFrame, role: str):
 
 
 def evaluate_claims(counts: pd.DataFrame, models: pd.DataFrame, settings: dict) -> list[dict]:
-    """Claim rows {id, scope, statement, metric, value, ci_low, ci_high, verdict, evidence}.
+    """Claim rows (report.markdown.CLAIM_FIELDS; verdicts by report.decision).
 
     C1: RL - base at k=1 per (family, regime, benchmark).
-    C2: base - RL at k=n per (family, regime, benchmark), with the crossover k.
+    C2: base - RL at k=n per (family, regime, benchmark), with the crossover.
     C7: distilled - base at k=n per (family, benchmark).
-    Each has aggregate rows (per regime for C1/C2, overall for all); C3-C6 and
-    C8 get an overall 'not computed' row naming the target that computes them (or
-    settings' ``not_computed``: claim -> why).
+    Each has aggregate rows (per regime for C1/C2, overall for all; the overall row carries
+    the claim's pooled effect as description); C3-C6 and C8 get an overall 'not computed'
+    row naming the target that computes them (or settings' ``not_computed``: claim -> why).
     Only counts with settings' metric and temperature are used.
     """
     metric = settings.get("metric", "trace")
@@ -226,63 +326,79 @@ def evaluate_claims(counts: pd.DataFrame, models: pd.DataFrame, settings: dict) 
     ]
     tables = {key: t for key, t in selected.groupby(["model", "benchmark"], sort=True)}
     benchmarks = sorted(selected["benchmark"].unique())
-    weights = {
-        b: bootstrap_weights(
-            selected.loc[selected["benchmark"] == b, "problem_id"].nunique(),
-            n_resamples,
-            benchmark_seed(seed, b),
-        )
-        for b in benchmarks
-    }
+    sizes = {b: selected.loc[selected["benchmark"] == b, "problem_id"].nunique()
+             for b in benchmarks}
+    weights = {b: bootstrap_weights(sizes[b], n_resamples, benchmark_seed(seed, b))
+               for b in benchmarks}
+    flips = {b: sign_flips(sizes[b], n_resamples, flip_seed(seed, b)) for b in benchmarks}
     setup = f"{n_resamples} problem-paired bootstrap resamples, T={temperature:g}"
 
     c1, c2, c7 = [], [], []
+    pooled = {"C1": [], "C2": [], "C7": []}  # (benchmark, differences, ones) per estimable scope
+
+    def scope(claim, scope_name, a_t, b_t, k, b, favoured, other, evidence):
+        test = paired_scope_test(a_t, b_t, k, weights[b], flips[b], level)
+        if test["estimable"]:
+            pooled[claim].append((b, test["d"], np.ones_like(test["d"])))
+        return _row(claim, scope_name, metric, test["value"], test["ci_low"], test["ci_high"],
+                    evidence=f"{evidence}; {test_evidence(test, favoured, other)}",
+                    **_scope_fields(test))
+
     for family, regime, rl, base, prefix, suffix in _pairs(models, "rl"):
         for b in benchmarks:
             if (rl, b) not in tables or (base, b) not in tables:
                 continue
-            rl_t, base_t, w = tables[rl, b], tables[base, b], weights[b]
-            scope = f"{prefix}/benchmark={b}{suffix}"
+            rl_t, base_t = tables[rl, b], tables[base, b]
+            scope_name = f"{prefix}/benchmark={b}{suffix}"
             k_max = _largest_k(rl_t, base_t)
             about = f"{len(rl_t)} problems, {setup}"
-            c1.append((regime, _row(
-                "C1", scope, metric, *paired_difference(rl_t, base_t, 1, w, level),
-                evidence=f"pass@1 {rl} {_mean_pass(rl_t, 1):.3f} vs base {base} "
-                f"{_mean_pass(base_t, 1):.3f}; {about}",
-            )))
-            c2.append((regime, _row(
-                "C2", scope, metric, *paired_difference(base_t, rl_t, k_max, w, level),
-                evidence=f"pass@{k_max} base {base} {_mean_pass(base_t, k_max):.3f} vs {rl} "
-                f"{_mean_pass(rl_t, k_max):.3f}; "
-                f"{_crossover_text(base_t, rl_t, w, level)}; {about}",
-            )))
+            c1.append((regime, scope(
+                "C1", scope_name, rl_t, base_t, 1, b, "RL", "base",
+                f"pass@1 {rl} {_mean_pass(rl_t, 1):.3f} vs base {base} "
+                f"{_mean_pass(base_t, 1):.3f}; {about}")))
+            cross = crossover_text(crossover_of(base_t, rl_t, flips[b], level))
+            c2.append((regime, scope(
+                "C2", scope_name, base_t, rl_t, k_max, b, "base", "RL",
+                f"pass@{k_max} base {base} {_mean_pass(base_t, k_max):.3f} vs {rl} "
+                f"{_mean_pass(rl_t, k_max):.3f}; {cross}; {about}")))
     for family, _, distilled, base, prefix, suffix in _pairs(models, "distilled"):
         for b in benchmarks:
             if (distilled, b) not in tables or (base, b) not in tables:
                 continue
             d_t, base_t = tables[distilled, b], tables[base, b]
             k_max = _largest_k(d_t, base_t)
-            c7.append(_row(
-                "C7", f"{prefix}/benchmark={b}{suffix}", metric,
-                *paired_difference(d_t, base_t, k_max, weights[b], level),
-                evidence=f"pass@{k_max} {distilled} {_mean_pass(d_t, k_max):.3f} vs base {base} "
-                f"{_mean_pass(base_t, k_max):.3f}; {len(d_t)} problems, {setup}",
-            ))
+            c7.append(scope(
+                "C7", f"{prefix}/benchmark={b}{suffix}", d_t, base_t, k_max, b, "distilled",
+                "base", f"pass@{k_max} {distilled} {_mean_pass(d_t, k_max):.3f} vs base {base} "
+                f"{_mean_pass(base_t, k_max):.3f}; {len(d_t)} problems, {setup}"))
 
+    def pooled_effect(claim):
+        if not pooled[claim]:
+            return None
+        return stratified_ratio_ci(pooled[claim], weights, level, bounds=(-1.0, 1.0))
+
+    what = {"C1": "RL - base pass@1", "C2": "base - RL pass@k_max",
+            "C7": "distilled - base pass@k_max"}
     rows = []
     for claim, scoped in (("C1", c1), ("C2", c2)):  # scoped: (regime, row) pairs
+        decide([r for _, r in scoped], level)
         rows += [r for _, r in scoped]
         for regime in sorted({g for g, _ in scoped}, key=str):
             in_regime = [r for g, r in scoped if g == regime]
             rows.append(_aggregate_row(claim, f"regime={regime}", metric, in_regime))
-        rows.append(_aggregate_row(claim, "overall", metric, [r for _, r in scoped]))
+        rows.append(_aggregate_row(
+            claim, "overall", metric, [r for _, r in scoped], pooled_effect(claim),
+            f"{what[claim]} over the estimable scopes (problem-weighted, stratified by "
+            "benchmark)"))
     elsewhere = {claim: f"computed by the {where}" for claim, where in COMPUTED_ELSEWHERE.items()}
     elsewhere |= settings.get("not_computed") or {}
     for claim in ("C3", "C4", "C5", "C6"):
         rows.append(_row(claim, "overall", metric, verdict="not computed",
                          evidence=elsewhere[claim]))
-    rows += c7
-    rows.append(_aggregate_row("C7", "overall", metric, c7))
+    rows += decide(c7, level)
+    rows.append(_aggregate_row(
+        "C7", "overall", metric, c7, pooled_effect("C7"),
+        f"{what['C7']} over the estimable scopes (problem-weighted, stratified by benchmark)"))
     rows.append(_row("C8", "overall", metric, verdict="not computed",
                      evidence=elsewhere["C8"]))
     return rows

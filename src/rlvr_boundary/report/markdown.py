@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from .claims import STATEMENTS, VERDICTS, evaluate_claims
+from .decision import decision_rule_lines
 
 CLAIM_FIELDS = ["id", "scope", "statement", "metric", "value", "ci_low", "ci_high", "verdict",
-                "evidence"]
+                "estimable", "why", "mde", "p_holds", "p_refutes", "p_refutes_holm", "evidence"]
 SOURCES = {
     "C1": "results/tables/passk.csv (k=1); results/figures/passk_curves_*",
     "C2": "results/tables/passk.csv (k=n); results/figures/passk_curves_*",
@@ -36,7 +37,9 @@ def assemble_claims(rows: list[dict], study_rows: list[dict] = ()) -> list[dict]
     rows = [row for row in rows if row["id"] not in computed] + list(study_rows)
     order = list(STATEMENTS)
     rows = sorted(rows, key=lambda row: order.index(row["id"]))  # stable within a claim
-    rows = [{field: row.get(field) for field in CLAIM_FIELDS} for row in rows]
+    defaults = {"estimable": True, "why": ""}
+    rows = [{field: row.get(field, defaults.get(field)) for field in CLAIM_FIELDS}
+            for row in rows]
     for row in rows:
         assert row["verdict"] in VERDICTS, row
     missing = set(STATEMENTS) - {row["id"] for row in rows if row["scope"] == "overall"}
@@ -85,12 +88,13 @@ def render_markdown(rows: list[dict], settings: dict, context: list[str],
     lines = [
         "# Claims report",
         "",
-        f"Each claim of the note as a number with a {level}% problem-paired bootstrap CI "
-        f"({settings['n_resamples']} resamples) and a verdict. Metric: `{settings['metric']}`; "
-        f"sampling temperature {settings['temperature']}.",
-        "A comparison holds when the CI of the paired difference lies above 0, does not hold "
-        "when it lies below 0, and is inconclusive otherwise. A claim holds overall only if it "
-        "holds on every scope.",
+        *decision_rule_lines(float(settings["ci_level"])),
+        "",
+        "## Setting",
+        "",
+        f"Each claim of the note as a number with a {level}% interval (problem-paired bootstrap, "
+        f"{settings['n_resamples']} resamples, or exact where stated) and a verdict by the rule "
+        f"above. Metric: `{settings['metric']}`; sampling temperature {settings['temperature']}.",
         "",
         *context,
         "",
@@ -115,14 +119,23 @@ def render_markdown(rows: list[dict], settings: dict, context: list[str],
         if claim in SOURCES:
             lines.append(f"From: {SOURCES[claim]}")
             lines.append("")
+        overall = next(r for r in rows if r["id"] == claim and r["scope"] == "overall")
         if not scoped:
-            overall = next(r for r in rows if r["id"] == claim and r["scope"] == "overall")
             lines.append(f"Verdict: {overall['verdict']}. {overall['evidence']}")
             continue
-        lines += ["| scope | value | CI | verdict | evidence |", "|---|---|---|---|---|"]
+        if overall["value"] is not None:
+            lines.append(f"Pooled effect (description only, decides nothing): "
+                         f"{_number(overall['value'])} {_interval(overall)}".rstrip() + ".")
+            lines.append("")
+        lines += ["| scope | value | CI | verdict | mde | p (Holm) against | evidence |",
+                  "|---|---|---|---|---|---|---|"]
         for row in scoped:
+            verdict = row["verdict"] + (f" ({row['why']})" if not row.get("estimable", True)
+                                        and row.get("why") else "")
+            mde = "" if row.get("mde") is None else f"{row['mde']:.3f}"
+            against = "" if row.get("p_refutes_holm") is None else f"{row['p_refutes_holm']:.3g}"
             lines.append(f"| {row['scope']} | {_number(row['value'])} | {_interval(row)} | "
-                         f"{row['verdict']} | {row['evidence']} |")
+                         f"{verdict} | {mde} | {against} | {row['evidence']} |")
     for section in sections:
         lines += ["", section]
     return "\n".join(lines) + "\n"

@@ -43,26 +43,42 @@ def regimes_section(regimes: pd.DataFrame) -> str:
     return "\n".join([
         "## Regimes sweep: RL prompt-set breadth and corpus rarity", "",
         "Base minus RL at k_max with its CI, problems only one model solves at k = n, the "
-        "crossover k, and C1/C2 per scope. `deep_common` is the deep base pretrained on a corpus "
+        "crossover k, and C1/C2 per scope (each scope's one-sided exact test on its own, without "
+        "the Holm correction the claims above apply; `not estimable` where both models are at 0, "
+        "or both at 1, on every problem). `deep_common` is the deep base pretrained on a corpus "
         "where the rare facts are right far more often. Figure: results/figures/regime_gap.", "",
         PAPER_REGIME_NOTE, "",
         *_table(["family", "regime", "RL prompts", "benchmark", "base - RL at k_max [CI]", "both",
                  "base only", "RL only", "crossover k", "C1", "C2"], rows)])
 
 
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
 def seeds_section(per_seed: pd.DataFrame, spread: pd.DataFrame) -> str:
-    rows = [[r.family, r.regime, r.benchmark, r.n_seeds, r.n_no_crossover,
-             _k(r.crossover_min), _k(r.crossover_median), _k(r.crossover_max)]
+    rows = [[r.family, r.regime, r.benchmark, r.n_seeds, getattr(r, "n_not_compared", 0),
+             r.n_no_crossover, _k(r.crossover_min), _k(r.crossover_median), _k(r.crossover_max)]
             for r in spread.itertuples()]
     seeds = [[r.model, r.benchmark, _k(r.crossover_k), f"[{_k(r.crossover_ci_low)}, "
-              f"{_k(r.crossover_ci_high)}]"] for r in per_seed.itertuples()]
+              f"{_k(r.crossover_ci_high)}]", _text(getattr(r, "lead_changes", "")),
+              _text(getattr(r, "rl_ahead_k", "")), _text(getattr(r, "base_ahead_k", ""))]
+             for r in per_seed.itertuples()]
     return "\n".join([
         "## The crossover across RL seeds", "",
         "Reproductions found that the crossover k moves with the RL seed; here each seed is "
-        "a separate RL run from the same base (the main model is seed 0). A CI end above k_max "
-        "means some resamples never cross. Figure: results/figures/crossover_spread.", "",
-        *_table(["family", "regime", "benchmark", "seeds", "no crossover", "min k", "median k",
-                 "max k"], rows), "", *_table(["model", "benchmark", "crossover k", "CI"], seeds)])
+        "a separate RL run from the same base (the main model is seed 0). The crossover k is "
+        "the first k where the base's mean pass@k reaches the RL model's; k where both curves "
+        "are at 0 or both at 1 are not compared (a seed flat at every k is counted apart, never "
+        "as a crossover). Its CI comes from the k where either model is significantly ahead, "
+        "simultaneously over every k (paired sign-flip max-t test): RL ahead at 1..a and the "
+        "base ahead at b put the crossover in [a+1, b]; an end above k_max means the base is "
+        "never significantly ahead. Lead changes list every crossing of the point curves "
+        "(who leads from which k). Figure: results/figures/crossover_spread.", "",
+        *_table(["family", "regime", "benchmark", "seeds", "flat at every k", "no crossover",
+                 "min k", "median k", "max k"], rows), "",
+        *_table(["model", "benchmark", "crossover k", "CI", "lead changes", "RL ahead at k",
+                 "base ahead at k"], seeds)])
 
 
 def temperature_section(table: pd.DataFrame) -> str:
@@ -116,18 +132,43 @@ def real_section(markdown: str) -> str:
     return "\n".join(lines)
 
 
+def _stop_text(stop: str) -> str:
+    """A stop string readable in a table cell: newlines and pipes escaped."""
+    return stop.replace("\n", "\\n").replace("|", "\\|")
+
+
+def stop_reasons_section(stops: pd.DataFrame) -> str:
+    """Paper scale: what ended the samples, per model, benchmark and temperature: a stop
+    string, a stop token (``eos:<id>``) or the length limit, as shares of the samples."""
+    rows = [[model, benchmark, f"{temperature:g}", int(group.samples.sum()),
+             ", ".join(f"`{_stop_text(r.stop_reason)}` {r.share:.1%}"
+                       for r in group.itertuples())]
+            for (model, benchmark, temperature), group
+            in stops.groupby(["model", "benchmark", "temperature"], sort=True)]
+    lines = ["## Where the samples stopped", "",
+             "Each template's stop strings and stop token ids, as the paper's evaluation code "
+             "(a model writing past its turn shows here as a stop string), or `length` at "
+             "max_new_tokens. Source: tables/stop_reasons.csv.", ""]
+    return "\n".join(lines + _table(["model", "benchmark", "T", "samples", "stopped by"], rows))
+
+
 def grading_section(grading: pd.DataFrame) -> str:
     """Paper scale: per model and benchmark, samples cut short at max_new_tokens, answers
     over the grading time limit, and how often math-verify and the lenient rules disagree."""
+    graded = "truncated_graded" in grading and bool(grading.truncated_graded.any())
     rows = [[r.model, r.benchmark, f"{r.temperature:g}", int(r.samples),
-             f"{int(r.truncated)} ({r.truncated / r.samples:.1%})",
+             f"{int(r.truncated)} ({r.truncated / r.samples:.1%})"
+             + (f", {int(r.truncated_correct_math_verify)} correct" if graded else ""),
              int(r.timeout_math_verify), f"{r.correct_math_verify / r.samples:.3f}",
              f"{r.correct_lenient / r.samples:.3f}", int(r.only_math_verify), int(r.only_lenient),
              f"{r.disagreement_rate:.2%}"]
             for r in grading.sort_values(["model", "benchmark", "temperature"]).itertuples()]
     lines = ["## Grading: truncation, timeouts and the two graders", "",
-             "Truncated samples (finish_reason = length) are not graded and count as wrong; a "
-             "timeout is its own status. `lenient` is the paper's rules (last-number fallback, "
+             ("Truncated samples (finish_reason = length) are graded like the others, as the "
+              "paper's evaluation did (grading.grade_truncated), and counted; "
+              if graded else
+              "Truncated samples (finish_reason = length) are not graded and count as wrong; ")
+             + "a timeout is its own status. `lenient` is the paper's rules (last-number fallback, "
              "percentage tolerance): where it credits answers math-verify does not, the "
              "original code's large-k pass rates were inflated. Source: tables/grading.csv.", ""]
     lines += _table(["model", "benchmark", "T", "samples", "truncated", "timeouts",

@@ -7,6 +7,9 @@ are. Files come from a local path or from the Hugging Face Hub through ``dataset
 pinned revision. Either way the raw data are fingerprinted (sha256) and checked against
 the sha256 pinned in the config, so a changed upstream file stops the run instead of
 silently changing the study; the normalised file's own sha256 is recorded next to it.
+A local file's bytes are checked before they are parsed (a truncated or re-encoded file is
+a changed file, whatever it would parse to), then parsed line by line: every error names
+the file and line (:class:`InputFileError`).
 
 The question is stored without any prompt template: the template depends on the model
 (each model is prompted with its own training prompt), see :func:`apply_template`.
@@ -27,6 +30,11 @@ BENCHMARK_COLUMNS = ["problem_id", "question", "reference_answer", "source"]
 
 class BenchmarkChanged(ValueError):
     """The raw benchmark data differ from the pinned sha256."""
+
+
+class InputFileError(ValueError):
+    """An input file that is not what it should be: the message starts with the file and,
+    where one is to blame, ``line N``."""
 
 
 @dataclass(frozen=True)
@@ -104,22 +112,36 @@ def _answer(record: dict, fmt: Format) -> str | None:
     return str(value).strip()
 
 
-def normalise(records: list[dict], name: str, fmt: Format, source: str) -> pd.DataFrame:
+def normalise(records: list[dict], name: str, fmt: Format, source: str,
+              where: str | None = None, lines: list[int] | None = None) -> pd.DataFrame:
     """One row per problem in BENCHMARK_COLUMNS; refuses missing questions or answers and
-    repeated ids."""
+    repeated ids. ``where`` and ``lines`` (the file and each record's line in it, from
+    :func:`read_jsonl`) put the file and line into every error."""
+
+    def line_of(index: int) -> int:
+        return lines[index] if lines else index + 1
+
+    def at(index: int) -> str:
+        return f"{name}: record {index}" if where is None else f"{where}, line {line_of(index)}"
+
     rows = []
     for line, record in enumerate(records):
         question = record.get(fmt.question)
         answer = _answer(record, fmt)
         if not question or not answer:
-            raise ValueError(f"{name}: record {line} has no question or no gold answer "
-                             f"(fields {sorted(record)})")
+            raise InputFileError(f"{at(line)}: no question or no gold answer "
+                                 f"(fields {sorted(record)})")
         problem_id = _problem_id(name, line, None if fmt.id is None else record.get(fmt.id))
         rows.append((problem_id, str(question), answer, source))
     table = pd.DataFrame(rows, columns=BENCHMARK_COLUMNS)
-    if table.problem_id.duplicated().any():
-        raise ValueError(f"{name}: problem ids repeat, e.g. "
-                         f"{table.problem_id[table.problem_id.duplicated()].iloc[0]}")
+    repeated = table.problem_id.duplicated(keep=False)
+    if repeated.any():
+        first = table.problem_id[repeated].iloc[0]
+        both = [i for i in range(len(table)) if table.problem_id.iat[i] == first][:2]
+        if where is None:
+            raise InputFileError(f"{name}: problem ids repeat, e.g. {first}")
+        raise InputFileError(f"{where}, lines {line_of(both[0])} and {line_of(both[1])}: "
+                             f"problem id {first} repeats (problem ids repeat)")
     return table
 
 
@@ -154,11 +176,43 @@ def check_pin(name: str, actual: str, pinned: str | None, where: str) -> None:
             "(results computed on the old data no longer match).")
 
 
+def read_jsonl(path: str | Path, data: bytes | None = None) -> tuple[list[dict], list[int]]:
+    """Records of a JSON-lines file (``data``: its bytes, when already read) and the 1-based
+    line of each; blank lines skipped. Parsed line by line, so a line that is not UTF-8,
+    not JSON or not one JSON object stops with ``<file>, line N: ...``."""
+    if data is None:
+        data = Path(path).read_bytes()
+    records, lines = [], []
+    parts = data.split(b"\n")
+    for number, raw in enumerate(parts, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputFileError(
+                f"{path}, line {number}: not UTF-8 text (byte 0x{raw[error.start]:02x} at "
+                f"column {error.start + 1}); the file is damaged or in another encoding") from None
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as error:
+            # The last line, cut off before its newline: what a truncated copy looks like.
+            truncated = "; the file looks truncated" if number == len(parts) else ""
+            raise InputFileError(f"{path}, line {number}: not valid JSON at column "
+                                 f"{error.colno}: {error.msg}{truncated}") from None
+        if not isinstance(record, dict):
+            raise InputFileError(f"{path}, line {number}: a JSON {type(record).__name__}, "
+                                 "not an object (one object per line)")
+        records.append(record)
+        lines.append(number)
+    return records, lines
+
+
 def load_local(path: str | Path) -> tuple[list[dict], str]:
-    """Records of a JSON-lines file and the sha256 of the file's bytes."""
+    """Records of a JSON-lines file and the sha256 of the file's bytes (parse errors name
+    the file and line: :func:`read_jsonl`)."""
     data = Path(path).read_bytes()
-    records = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
-    return records, sha256_bytes(data)
+    return read_jsonl(path, data)[0], sha256_bytes(data)
 
 
 def load_hub(repo: str, revision: str, split: str, subset: str | None = None,
@@ -184,9 +238,16 @@ def load_benchmark(name: str, spec: dict, root: str | Path = ".") -> tuple[pd.Da
     subset}``; optional ``expected_rows``. Returns the table and a manifest.
     """
     fmt = FORMATS[spec.get("format", name)]
+    lines, in_file = None, None
     if "file" in spec:
-        records, digest = load_local(Path(root) / spec["file"])
+        # The bytes are checked before they are parsed: a damaged file is a changed file.
+        in_file = Path(root) / spec["file"]
+        data = in_file.read_bytes()
+        digest = sha256_bytes(data)
         where, origin = spec["file"], f"file sha256:{digest}"
+        if spec.get("sha256"):
+            check_pin(name, digest, spec["sha256"], where)
+        records, lines = read_jsonl(in_file, data)
     elif "hub" in spec:
         hub = spec["hub"]
         records, digest = load_hub(hub["repo"], hub.get("revision"), hub.get("split", "test"),
@@ -194,11 +255,16 @@ def load_benchmark(name: str, spec: dict, root: str | Path = ".") -> tuple[pd.Da
         where, origin = f"{hub['repo']}@{hub.get('revision')}", f"hub {hub['repo']}@{hub.get('revision')}"
     else:
         raise ValueError(f"{name}: a benchmark needs `file` or `hub`")
-    check_pin(name, digest, spec.get("sha256"), where)
-    table = normalise(records, name, fmt, f"{name} ({origin})")
+    if spec.get("sha256"):
+        check_pin(name, digest, spec["sha256"], where)
+    table = normalise(records, name, fmt, f"{name} ({origin})",
+                      None if in_file is None else str(in_file), lines)
     expected = spec.get("expected_rows")
     if expected is not None and len(table) != expected:
-        raise ValueError(f"{name}: {len(table)} problems, the config expects {expected}")
+        raise ValueError(f"{name} ({where}): {len(table)} problems, the config expects {expected}")
+    # Unpinned data are refused only once they parsed and normalised: a broken file is never
+    # offered for pinning.
+    check_pin(name, digest, spec.get("sha256"), where)
     manifest = {"benchmark": name, "origin": origin, "source_sha256": digest, "rows": len(table)}
     return table, manifest
 

@@ -40,6 +40,8 @@ from ..workflow.job_io import progress_line
 log = logging.getLogger(__name__)
 
 SAMPLE_COLUMNS = ["prompt_index", "sample_id", "completion", "finish_reason", "completion_tokens"]
+# With stop rules (real checkpoints, :mod:`.checkpoints`): which stop ended each sample.
+STOP_REASON = "stop_reason"
 # CPU throughput was flat from 1024 to 2048 rows; on an H100 8192 was 2x faster than 2048.
 DEFAULT_BATCH_SIZE = 2048
 LOG_EVERY_CHUNKS = 4
@@ -61,20 +63,40 @@ class _Chunk:
 
 def sample_completions(model, tokenizer, prompts: list[str], n: int, temperature: float,
                        top_p: float, max_new_tokens: int, seed: int,
-                       batch_size: int = DEFAULT_BATCH_SIZE) -> pd.DataFrame:
+                       batch_size: int = DEFAULT_BATCH_SIZE, *,
+                       prompt_ids: list[list[int]] | None = None,
+                       stop_token_ids: list[int] | None = None,
+                       stop_strings: list[str] | None = None) -> pd.DataFrame:
     """``n`` completions per prompt; one row per sample, ordered by prompt then sample.
 
     ``temperature == 0`` is greedy decoding (then ``top_p`` and ``seed`` do not matter).
     Same inputs, seed and torch thread count give the same frame.
+
+    Without the keyword arguments (the tiny world) a sample ends at the eos token and
+    ``completion_tokens`` excludes it. Real checkpoints (:mod:`.checkpoints`) pass
+    ``prompt_ids`` (their prompts already tokenised), ``stop_token_ids`` (every id that ends a
+    sample, the eos included) and ``stop_strings``; then the frame has a ``stop_reason``
+    column as the vLLM backend's (the stop string, ``eos:<id>`` or ``length``), a sample
+    ended by a stop string keeps the text before it, and ``completion_tokens`` counts the
+    tokens up to the stop as vLLM does (the stop token, or the one completing the string,
+    included).
     """
     _check_arguments(n, temperature, top_p, max_new_tokens, batch_size)
-    encoded = _encode_prompts(tokenizer, prompts)
+    if prompt_ids is not None and len(prompt_ids) != len(prompts):
+        raise ValueError(f"{len(prompt_ids)} prompt_ids for {len(prompts)} prompts")
+    encoded = (_encode_prompts(tokenizer, prompts) if prompt_ids is None
+               else [list(map(int, ids)) for ids in prompt_ids])
     _check_context(model, encoded, max_new_tokens)
     retain_freed_memory()  # decode steps reallocate their buffers: no page faults each time
     generator = torch.Generator(device="cpu").manual_seed(seed)
     eos_id = _eos_id(model, tokenizer)
     # Fills left padding and the slots after eos; masked or cut off, so any id would do.
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_id
+    rules = stop_token_ids is not None or stop_strings is not None
+    stop_ids = (torch.tensor(sorted({eos_id, *map(int, stop_token_ids or ())}), device=model.device)
+                if rules else None)
+    text_stops = _TextStops(tokenizer, stop_strings) if stop_strings else None
+    columns = (SAMPLE_COLUMNS + [STOP_REASON]) if rules else SAMPLE_COLUMNS
     total = len(prompts) * n
     frames, done, started = [], 0, time.perf_counter()
     with _decoding(model):
@@ -83,15 +105,20 @@ def sample_completions(model, tokenizer, prompts: list[str], n: int, temperature
             # Drawn even when greedy, so the stream's position never depends on temperature.
             uniforms = torch.rand((rows, max_new_tokens), generator=generator)
             tokens, lengths, stopped = _generate_chunk(
-                model, encoded, chunk, uniforms, temperature, top_p, eos_id, pad_id)
-            frames.append(_chunk_frame(tokenizer, chunk, tokens, lengths, stopped))
+                model, encoded, chunk, uniforms, temperature, top_p, eos_id, pad_id,
+                stop_ids, text_stops)
+            if rules:
+                frames.append(_stop_frame(tokenizer, chunk, tokens, lengths, stopped,
+                                          list(stop_strings or ())))
+            else:
+                frames.append(_chunk_frame(tokenizer, chunk, tokens, lengths, stopped))
             done += rows
             if (number + 1) % LOG_EVERY_CHUNKS == 0 or done == total:
                 _log_progress(done, total, started)
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            SAMPLE_COLUMNS, ["int64", "int64", "object", "object", "int64"])})
-    return pd.concat(frames, ignore_index=True)[SAMPLE_COLUMNS]
+            columns, ["int64", "int64", "object", "object", "int64", "object"])})
+    return pd.concat(frames, ignore_index=True)[columns]
 
 
 def greedy_completions(model, tokenizer, prompts: list[str], max_new_tokens: int,
@@ -201,8 +228,15 @@ def _left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.T
 
 
 def _generate_chunk(model, encoded, chunk: _Chunk, uniforms: torch.Tensor, temperature: float,
-                    top_p: float, eos_id: int, pad_id: int):
-    """Tokens (rows x max_new_tokens, pad after the end), lengths without eos, stopped flags."""
+                    top_p: float, eos_id: int, pad_id: int, stop_ids: torch.Tensor | None = None,
+                    text_stops: _TextStops | None = None):
+    """Tokens (rows x max_new_tokens, pad after the end), lengths without eos, stopped flags.
+
+    ``stop_ids``: every token id that ends a row (default: ``eos_id``); a stopped row's stop
+    token is at ``tokens[row, length]``. ``text_stops``: rows whose text holds a stop
+    string leave the batch (checked every few steps) with ``stopped`` False and ``length``
+    all tokens generated so far; :func:`_stop_frame` then cuts them at the string.
+    """
     rows, max_new_tokens = uniforms.shape
     device = model.device
     uniforms = uniforms.to(device)
@@ -216,10 +250,18 @@ def _generate_chunk(model, encoded, chunk: _Chunk, uniforms: torch.Tensor, tempe
     for step in range(max_new_tokens):
         next_tokens = choose_tokens(logits, uniforms[batch_rows, step], temperature, top_p)
         tokens[batch_rows[live], step] = next_tokens[live]
-        newly_done = live & (next_tokens == eos_id)
+        if stop_ids is None:
+            newly_done = live & (next_tokens == eos_id)
+        else:
+            newly_done = live & torch.isin(next_tokens, stop_ids)
         lengths[batch_rows[newly_done]] = step
         stopped[batch_rows[newly_done]] = True
         live &= ~newly_done
+        if text_stops is not None and (step + 1) % text_stops.EVERY == 0 and bool(live.any()):
+            live_at = live.nonzero().squeeze(1)
+            hit = text_stops.rows_hit(tokens, batch_rows[live_at], step + 1)
+            lengths[batch_rows[live_at[hit]]] = step + 1
+            live[live_at[hit]] = False
         n_live = int(live.sum())
         if n_live == 0 or step + 1 == max_new_tokens:
             break
@@ -513,6 +555,97 @@ def _chunk_frame(tokenizer, chunk: _Chunk, tokens: torch.Tensor, lengths: torch.
         "completion": tokenizer.batch_decode(ids, skip_special_tokens=True),
         "finish_reason": ["stop" if s else "length" for s in stopped.tolist()],
         "completion_tokens": pd.array(length_list, dtype="int64"),
+    })
+
+
+class _TextStops:
+    """Stop strings checked during decoding: every ``EVERY`` steps the last tokens of each
+    live row are decoded and searched (a window long enough for the longest string: a
+    character is at most 4 bytes, a token at least one), and a hit is confirmed on the
+    row's whole text. Only saves work: :func:`_stop_frame` finds the exact stop afterwards,
+    as vLLM would have stopped (the stop string completing first)."""
+
+    EVERY = 8
+
+    def __init__(self, tokenizer, strings: list[str]):
+        self.tokenizer, self.strings = tokenizer, [s for s in strings if s]
+        self.window = self.EVERY + 4 * max(map(len, self.strings), default=1) + 8
+
+    def found(self, texts: list[str]) -> list[bool]:
+        return [any(s in text for s in self.strings) for text in texts]
+
+    def rows_hit(self, tokens: torch.Tensor, rows: torch.Tensor, generated: int) -> torch.Tensor:
+        start = max(0, generated - self.window)
+        tails = tokens[rows, start:generated].tolist()
+        hit = self.found(self.tokenizer.batch_decode(tails, skip_special_tokens=True))
+        if any(hit) and start > 0:
+            picked = [i for i, h in enumerate(hit) if h]
+            whole = tokens[rows[picked], :generated].tolist()
+            for i, ok in zip(picked, self.found(self.tokenizer.batch_decode(
+                    whole, skip_special_tokens=True))):
+                hit[i] = ok
+        return torch.tensor(hit, dtype=torch.bool, device=rows.device)
+
+
+def first_stop_string(text: str, strings: list[str]) -> tuple[int, str] | None:
+    """(start, string) of the stop string that completes first in ``text`` (ties: the first
+    in ``strings``), or None: the one vLLM stops at (vllm.v1.engine.detokenizer's
+    check_stop_strings)."""
+    best = None
+    for string in strings:
+        if not string:
+            continue
+        start = text.find(string)
+        if start >= 0 and (best is None or start + len(string) < best[0] + len(best[1])):
+            best = (start, string)
+    return best
+
+
+def _tokens_until(tokenizer, ids: list[int], string: str) -> int:
+    """The fewest leading tokens of ``ids`` whose text holds ``string``."""
+    low, high = 1, len(ids)
+    while low < high:
+        middle = (low + high) // 2
+        if string in tokenizer.decode(ids[:middle], skip_special_tokens=True):
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def _stop_frame(tokenizer, chunk: _Chunk, tokens: torch.Tensor, lengths: torch.Tensor,
+                stopped: torch.Tensor, stop_strings: list[str]) -> pd.DataFrame:
+    """:func:`_chunk_frame` with stop rules: the text before the first stop string, the
+    reason each sample ended, and tokens counted as vLLM counts them."""
+    rows = tokens.tolist()
+    ids = [row[:length] for row, length in zip(rows, lengths.tolist())]
+    texts = tokenizer.batch_decode(ids, skip_special_tokens=True)
+    completions, finish, counts, reasons = [], [], [], []
+    for row, row_ids, text, stop in zip(rows, ids, texts, stopped.tolist()):
+        fired = first_stop_string(text, stop_strings)
+        if fired is not None:
+            start, string = fired
+            completions.append(text[:start])
+            finish.append("stop")
+            counts.append(_tokens_until(tokenizer, row_ids, string))
+            reasons.append(string)
+        elif stop:
+            completions.append(text)
+            finish.append("stop")
+            counts.append(len(row_ids) + 1)
+            reasons.append(f"eos:{row[len(row_ids)]}")
+        else:
+            completions.append(text)
+            finish.append("length")
+            counts.append(len(row_ids))
+            reasons.append("length")
+    return pd.DataFrame({
+        "prompt_index": chunk.prompt_index.numpy().astype("int64"),
+        "sample_id": chunk.sample_id.numpy().astype("int64"),
+        "completion": completions,
+        "finish_reason": finish,
+        "completion_tokens": pd.array(counts, dtype="int64"),
+        STOP_REASON: reasons,
     })
 
 

@@ -7,7 +7,8 @@ import pandas as pd
 
 from ..report.claims import benchmark_seed
 from ..grading.counting import check_counts
-from .passk import bootstrap_mean_ci, bootstrap_weights, k_grid, pass_at_k_matrix
+from .intervals import mean_ci
+from .passk import bootstrap_weights, k_grid, pass_at_k_matrix
 
 PASSK_COLUMNS = ["model", "benchmark", "temperature", "metric", "k", "pass_at_k", "ci_low",
                  "ci_high", "n_samples", "n_problems"]
@@ -29,7 +30,9 @@ def passk_table(counts: pd.DataFrame, ks: list[int], n_resamples: int, seed: int
                 raise ValueError(f"{model} on {benchmark}: counts missing for some problems")
             n, c = group.n.to_numpy(int), group.c.to_numpy(int)
             grid = list(ks) or k_grid(int(n.min()))
-            point, low, high = bootstrap_mean_ci(pass_at_k_matrix(n, c, grid), weights, level)
+            # At 0 of P (or P of P) solved the interval is exact, not [0, 0] (stats.intervals).
+            point, low, high = mean_ci(pass_at_k_matrix(n, c, grid), weights, level,
+                                       bounds=(0.0, 1.0))
             for i, k in enumerate(grid):
                 rows.append((model, benchmark, temperature, metric, k, point[i], low[i], high[i],
                              int(n.min()), len(problem_ids)))

@@ -16,7 +16,7 @@ import sys
 
 import pandas as pd
 
-from ..models.modeling import load_checkpoint, save_checkpoint
+from ..models.modeling import load_checkpoint, resolve_device, save_checkpoint
 from ..workflow.job_io import write_csv
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ def run_rule(snakemake, base: str, checkpoint_steps) -> None:
     params, out = snakemake.params, snakemake.output
     job = dict(base=base, prompts=snakemake.input.prompts, settings=params.rl, seed=params.seed,
                threads=snakemake.threads, checkpoints=out.checkpoints,
-               checkpoint_steps=list(checkpoint_steps), device=params.device, model=out.model,
+               checkpoint_steps=list(checkpoint_steps), device=resolve_device(params.device),
+               model=out.model,
                history=out.history)
     run(job, f"{out.history}.job.json")
 

@@ -21,12 +21,27 @@ def start_job(path: str | os.PathLike) -> logging.Logger:
     The objects of the modules imported so far are frozen out of the garbage collector:
     torch and transformers bring millions, and the collections at interpreter exit walked
     them all (a sampling job's exit: ~1 s idle, 1.2-2 s on busy cores; ~0.2 s with them
-    frozen, perf/job_overhead.py)."""
+    frozen, perf/job_overhead.py).
+
+    The job dies with the Snakemake that runs it: a daemon thread checks that Snakemake
+    once a second and, once it is gone (killed; or already here, when it was killed while
+    the job imported its modules), logs one line, kills the job's own child processes and
+    exits (``process_guard.watch_snakemake``; Linux only, and only for a Snakemake on this
+    machine).
+
+    A job whose rule declares GPUs (``resources: gpu``) gets devices of its own among those
+    of this machine, before anything initialises CUDA (``gpu_slots.claim_job_gpus``; under
+    SLURM the scheduler assigns them)."""
+    from rlvr_boundary.workflow.gpu_slots import claim_job_gpus
+    from rlvr_boundary.workflow.process_guard import watch_snakemake
+
     gc.freeze()
     logging.basicConfig(filename=str(path), level=logging.INFO, force=True,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("transformers").setLevel(logging.WARNING)
     sys.excepthook = _log_uncaught  # the error that stops a job ends its log, too
+    watch_snakemake()
+    claim_job_gpus()  # after the log is set up: a wait for free GPUs is logged there
     return logging.getLogger("rlvr_boundary")
 
 

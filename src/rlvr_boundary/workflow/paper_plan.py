@@ -9,7 +9,61 @@ the claims report groups C1/C2 verdicts by it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+
 from .study_plan import ModelSpec
+
+# What a study may set for a shipped benchmark; its source and pins come from the catalog.
+STUDY_BENCHMARK_KEYS = ("n", "limit", "analog")
+
+
+def with_catalog(config: dict, catalog: dict) -> dict:
+    """A checkpoint study's config with the project's shipped benchmarks, templates and RL
+    data (configs/catalog.yaml) filled in by name: ``benchmarks`` may be a list of names or
+    name -> {n, limit, analog}; a study's own benchmark, template or RL data set needs a
+    name the catalog does not use. Only the RL data the study's models train on are added.
+    Merging a merged config changes nothing."""
+    merged = dict(config)
+    benchmarks = config.get("benchmarks") or {}
+    if isinstance(benchmarks, list):
+        benchmarks = {name: {} for name in benchmarks}
+    merged["benchmarks"] = {}
+    for name, spec in benchmarks.items():
+        spec = dict(spec or {})
+        if name in catalog["benchmarks"]:
+            shipped = catalog["benchmarks"][name]
+            pinned = sorted(key for key, value in spec.items()
+                            if key not in STUDY_BENCHMARK_KEYS and value != shipped.get(key))
+            if pinned:
+                raise ValueError(f"config key 'benchmarks.{name}.{pinned[0]}': {name} is a "
+                                 f"shipped benchmark: its source and pins come from "
+                                 f"configs/catalog.yaml (set only {', '.join(STUDY_BENCHMARK_KEYS)}"
+                                 f"), or give yours another name")
+            spec = {**shipped, **spec}
+        merged["benchmarks"][name] = spec
+    for section in ("prompt_templates", "prompt_stops"):
+        merged[section] = _union(catalog.get(section) or {}, config.get(section) or {}, section)
+    used = {entry["train"]["data"] for entry in config.get("models", {}).values() if "train" in entry}
+    used |= {((config.get("studies") or {}).get("algorithms") or {}).get("data")} - {None}
+    shipped = {name: spec for name, spec in (catalog.get("rl_data") or {}).items() if name in used}
+    merged["rl_data"] = _union(shipped, config.get("rl_data") or {}, "rl_data")
+    return merged
+
+
+def _union(shipped: dict, own: dict, section: str) -> dict:
+    clash = sorted(name for name in set(shipped) & set(own) if shipped[name] != own[name])
+    if clash:
+        raise ValueError(f"config key '{section}.{clash[0]}': a shipped name "
+                         f"(configs/catalog.yaml); give yours another name")
+    return {**shipped, **own}
+
+
+def load_study_config(path: str | Path, catalog: str | Path) -> dict:
+    """A checkpoint study's config file as the workflow sees it (merged with the catalog)."""
+    return with_catalog(yaml.safe_load(Path(path).read_text()),
+                        yaml.safe_load(Path(catalog).read_text()))
 
 
 def paper_models(config: dict) -> dict[str, ModelSpec]:
@@ -40,8 +94,21 @@ def samples_per_problem(config: dict, model: str, benchmark: str) -> int:
     return int(overrides.get(benchmark, config["benchmarks"][benchmark]["n"]))
 
 
-def prompt_template(config: dict, model: str, benchmark: str) -> str:
-    """The model's own prompt for a benchmark (the paper used each model's training prompt)."""
+def benchmark_shards(config: dict, benchmark: str) -> int:
+    """Sampling jobs per model, benchmark and temperature: ``sampling.shards``, but never
+    more than the benchmark has problems (its ``limit``, else ``expected_rows``): a
+    5-problem smoke run loads each model 5 times at most, not 8."""
+    spec = config["benchmarks"][benchmark]
+    sizes = [size for size in (spec.get("limit"), spec.get("expected_rows")) if size]
+    return min([int(config["sampling"]["shards"]), *sizes])
+
+
+def prompt_template(config: dict, model: str, benchmark: str,
+                    stops: bool = False) -> str | dict:
+    """The model's own prompt for a benchmark (the paper used each model's training prompt):
+    its text with ``{question}``, or with ``stops`` ``{"text", "stop", "stop_token_ids"}``,
+    the template's stop rules from ``prompt_stops`` (empty lists where it has none), which
+    :func:`~rlvr_boundary.sampling.checkpoints.sample_problems` takes as its template."""
     chosen = config["models"][model]["templates"]
     name = chosen.get(benchmark, chosen.get("default"))
     if name is None:
@@ -49,13 +116,34 @@ def prompt_template(config: dict, model: str, benchmark: str) -> str:
     if name not in config["prompt_templates"]:
         raise ValueError(f"models.{model}.templates: unknown template {name!r}; known: "
                          f"{sorted(config['prompt_templates'])}")
-    return config["prompt_templates"][name]
+    rules = config.get("prompt_stops") or {}
+    unknown = sorted(set(rules) - set(config["prompt_templates"]))
+    if unknown:
+        raise ValueError(f"prompt_stops: {unknown} are not prompt templates; known: "
+                         f"{sorted(config['prompt_templates'])}")
+    if not stops:
+        return config["prompt_templates"][name]
+    rule = rules.get(name) or {}
+    return {"text": config["prompt_templates"][name], "stop": list(rule.get("stop") or []),
+            "stop_token_ids": [int(i) for i in rule.get("stop_token_ids") or []]}
+
+
+MODEL_CONTEXT_KEYS = ("max_model_len", "max_new_tokens")
+
+
+def model_sampling(config: dict, model: str, settings: dict) -> dict:
+    """A job's sampling settings for ``model``: ``settings`` with the model's own context
+    and completion budget where it gives them (a model with a shorter context than the
+    study's), each only where ``settings`` has that key (the backend reads it)."""
+    entry = config["models"][model]
+    return {**settings, **{key: entry[key] for key in MODEL_CONTEXT_KEYS
+                           if key in entry and key in settings}}
 
 
 def model_gpus(config: dict, model: str) -> int:
     """GPUs one sampling job holds: the tensor-parallel size for the model's size class
     (vLLM), one for transformers on cuda, none on CPU."""
-    if config["device"] != "cuda":
+    if config["device"] == "cpu":  # auto is resolved in the job: it may find a GPU
         return 0
     if config["sampling"]["backend"] != "vllm":
         return 1
@@ -112,16 +200,38 @@ def _missing_pins(section: str, name: str, spec: dict) -> list[str]:
     return missing
 
 
-def unpinned(config: dict) -> list[str]:
-    """Models and benchmarks whose pin is still missing (null revision or sha256)."""
+def without_unpinned(config: dict) -> tuple[dict, dict[str, str]]:
+    """The config to plan, without what cannot run yet: each Hub model without a commit,
+    each benchmark without its pins, each trained model whose RL data are not pinned, and
+    every model that depends on one of them (its parent or the run it is a checkpoint of).
+    Returns that config and the left-out names (``models.<id>``, ``benchmarks.<name>``) with
+    why, which the report lists as not run: the rest of the study runs to its report."""
     from ..models.hub_models import COMMIT
 
-    missing = [f"models.{m}.revision" for m, e in config["models"].items()
-               if e.get("source", "hub") == "hub" and not COMMIT.fullmatch(str(e.get("revision")))]
-    for section in ("benchmarks", "rl_data"):
-        for name, spec in (config.get(section) or {}).items():
-            missing += _missing_pins(section, name, spec)
-    return missing
+    why = {}
+    for model, entry in config["models"].items():
+        if entry.get("source", "hub") == "hub" and not COMMIT.fullmatch(str(entry.get("revision"))):
+            why[model] = "revision not pinned"
+        elif entry.get("source") == "trained" and not _data_pinned(config, entry["train"]["data"]):
+            why[model] = f"RL data {entry['train']['data']} not pinned"
+    changed = True
+    while changed:  # models trained from, or checkpoints of, a left-out model
+        changed = False
+        for model, entry in config["models"].items():
+            upstream = entry.get("parent") or entry.get("checkpoint_of")
+            if model not in why and upstream in why:
+                why[model], changed = f"depends on {upstream}, not run", True
+    left_out = {f"models.{m}": reason for m, reason in why.items()}
+    for name, spec in config["benchmarks"].items():
+        missing = _missing_pins("benchmarks", name, spec)
+        if missing:
+            left_out[f"benchmarks.{name}"] = "not pinned (" + ", ".join(
+                key.split(".", 2)[2] for key in missing) + ")"
+    planned = {**config,
+               "models": {m: e for m, e in config["models"].items() if m not in why},
+               "benchmarks": {b: s for b, s in config["benchmarks"].items()
+                              if f"benchmarks.{b}" not in left_out}}
+    return planned, left_out
 
 
 def trained_models(config: dict) -> list[str]:
@@ -157,7 +267,7 @@ def training_template(config: dict, model: str) -> str:
 
 
 def training_gpus(config: dict, model: str) -> int:
-    return int(config["models"][model]["train"].get("gpus", 1)) if config["device"] == "cuda" else 0
+    return 0 if config["device"] == "cpu" else int(config["models"][model]["train"].get("gpus", 1))
 
 
 def _data_pinned(config: dict, name: str) -> bool:
@@ -188,8 +298,8 @@ def algorithm_study_models(config: dict) -> dict[str, dict]:
     the algorithm's own), and the first algorithm's intermediate checkpoints as models of
     their own (the training-length study). Empty until the study's RL data are pinned."""
     study = (config.get("studies") or {}).get("algorithms")
-    if not study or not _data_pinned(config, study["data"]):
-        return {}
+    if not study or not _data_pinned(config, study["data"]) or study["base"] not in config["models"]:
+        return {}  # not configured, or not run (checkpoint_claim_gaps says why)
     base = study["base"]
     if config["models"].get(base, {}).get("role") != "base":
         raise ValueError(f"studies.algorithms.base: {base!r} is not a model with role base")
@@ -236,4 +346,6 @@ def checkpoint_claim_gaps(config: dict, models: dict) -> dict[str, str]:
     elif not _data_pinned(config, algorithms["data"]):  # pinned: algorithm_study_models
         gaps["C6"] = (f"not run: RL data not pinned (rl_data.{algorithms['data']} has no "
                       "revision or sha256)")
+    elif algorithms["base"] not in config["models"]:  # left out by without_unpinned
+        gaps["C6"] = f"not run: its base {algorithms['base']} is not pinned"
     return gaps
