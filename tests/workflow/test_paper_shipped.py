@@ -28,7 +28,10 @@ def shipped_run(tmp_path_factory):
     for seed, entry in enumerate(SHIPPED["models"].values()):
         if entry.get("revision"):
             save_in_cache(cache, entry["hub"], entry["revision"], seed=seed)
-    config = {**SHIPPED, "device": "cpu", "hub": {"cache_dir": str(cache)},
+    # Short completions for every model (Qwen2.5-Math's own budget, too).
+    models = {m: {**entry, **({"max_new_tokens": 8} if "max_new_tokens" in entry else {})}
+              for m, entry in SHIPPED["models"].items()}
+    config = {**SHIPPED, "models": models, "device": "cpu", "hub": {"cache_dir": str(cache)},
               "sampling": {**SHIPPED["sampling"], "backend": "hf", "max_new_tokens": 8,
                            "shards": 1, "dtype": "float32", "mem_mb": 2000,
                            "runtime_minutes": 10},
