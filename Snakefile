@@ -13,10 +13,12 @@ report: "report/workflow.rst"
 
 # The default study, unless the user names a config of their own: merging both would
 # let default jobs leak into a self-contained configuration (tests, paper scale).
+# A key given twice in a config file, with its file and line (YAML keeps the last silently),
+# and for config.yaml, checked before its `configfile:` line loads it, a syntax error with its
+# line too (Snakemake's message names neither; it reads a --configfile before this runs:
+# python -m rlvr_boundary.workflow.config_checks FILE names the line).
+check_config_files(workflow.overwrite_configfiles or ["config.yaml"])
 if not workflow.overwrite_configfiles:
-    # A YAML syntax error or a key given twice, with its line (Snakemake's own message
-    # names neither; for a --configfile: python -m rlvr_boundary.workflow.config_checks).
-    check_config_files(["config.yaml"])
 
     configfile: "config.yaml"
 

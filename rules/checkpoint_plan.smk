@@ -3,11 +3,7 @@
 from snakemake.utils import validate
 
 from rlvr_boundary.grading.math_answers import GRADERS as MATH_GRADERS
-from rlvr_boundary.workflow.config_checks import (
-    check_config_files,
-    check_paper_config,
-    load_config_file,
-)
+from rlvr_boundary.workflow.config_checks import check_paper_config, load_config_file
 from rlvr_boundary.workflow.paper_plan import (
     model_gpus,
     model_sampling,
@@ -28,7 +24,6 @@ from rlvr_boundary.workflow.paper_plan import (
     without_unpinned,
 )
 
-check_config_files(workflow.configfiles)  # a key given twice: its file and line
 # The shipped benchmarks, templates and RL data, by name (configs/catalog.yaml).
 CATALOG = os.path.join(workflow.basedir, "configs", "catalog.yaml")
 config.update(with_catalog(config, load_config_file(CATALOG)))

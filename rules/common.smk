@@ -2,7 +2,7 @@ from types import SimpleNamespace as Namespace
 
 from snakemake.utils import validate
 
-from rlvr_boundary.workflow.config_checks import check_config, check_config_files
+from rlvr_boundary.workflow.config_checks import check_config
 from rlvr_boundary.models.cpu import wants_onednn
 from rlvr_boundary.workflow.study_plan import (
     checkpoint_steps,
@@ -19,7 +19,6 @@ from rlvr_boundary.workflow.study_plan import (
 # A typo'd key, a wrong type or an impossible size fails here, before any job starts.
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
-check_config_files(workflow.configfiles)  # a key given twice: its file and line
 wants_onednn()  # a bad RLVR_ONEDNN value fails here too, not in the first model job
 
 FAMILIES = sorted(config["families"])

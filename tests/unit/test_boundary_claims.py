@@ -18,7 +18,8 @@ from rlvr_boundary.report.boundary_claims import (
     verdict_at_least,
     verdict_below,
 )
-from rlvr_boundary.report.claims import STATEMENTS, VERDICTS, _row, evaluate_claims
+from rlvr_boundary.report.claims import STATEMENTS, _row, evaluate_claims
+from rlvr_boundary.report.decision import VERDICTS
 from rlvr_boundary.analyses.cot_validity import cot_validity_table
 from rlvr_boundary.analyses.coverage import accuracy_histogram, coverage_table
 

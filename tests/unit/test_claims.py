@@ -5,13 +5,13 @@ import pandas as pd
 import pytest
 
 from rlvr_boundary.report.claims import (
-    aggregate_verdicts,
     benchmark_seed,
     crossover_k,
     evaluate_claims,
     paired_difference,
     verdict_from_ci,
 )
+from rlvr_boundary.report.decision import aggregate_verdicts
 from rlvr_boundary.report.markdown import CLAIM_FIELDS
 from rlvr_boundary.stats.passk import bootstrap_weights, pass_at_k
 

@@ -11,12 +11,12 @@ from rlvr_boundary.analyses.cot_annotation import (
     ANNOTATION_COLUMNS,
     annotation_pages,
     c5_from_annotations,
-    clopper_pearson,
     export_annotations,
     page_name,
     read_annotations,
 )
 from rlvr_boundary.analyses.cot_validity import COT_COLUMNS
+from rlvr_boundary.stats.exact import clopper_pearson
 from rlvr_boundary.workflow.job_io import write_csv
 
 REGISTRY = pd.DataFrame([

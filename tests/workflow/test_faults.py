@@ -99,30 +99,29 @@ def _processes_in(workdir: Path, grace: float = 10) -> list[int]:
         time.sleep(0.2)
 
 
+def _job_blocks(log_text: str, rule: str):
+    """{jobid, output, log} of each job of `rule` that Snakemake's log lists (None where a
+    field is absent)."""
+    for block in re.split(r"\n(?=\[)", log_text):
+        if re.search(rf"^(?:local)?rule {rule}:$", block, flags=re.MULTILINE):
+            fields = {key: re.search(rf"^\s+{key}: (.+)$", block, flags=re.MULTILINE)
+                      for key in ("jobid", "output", "log")}
+            yield {key: match.group(1) if match else None for key, match in fields.items()}
+
+
 def _finished_outputs(log_text: str, rule: str) -> set[str]:
     """Outputs of the jobs of `rule` that Snakemake recorded as finished before the kill
     (it unmarks a job's outputs as incomplete before it logs 'Finished jobid')."""
-    outputs = {}
-    for block in re.split(r"\n(?=\[)", log_text):
-        header = re.search(rf"^(?:local)?rule {rule}:$", block, flags=re.MULTILINE)
-        jobid = re.search(r"^\s+jobid: (\d+)$", block, flags=re.MULTILINE)
-        output = re.search(r"^\s+output: (.+)$", block, flags=re.MULTILINE)
-        if header and jobid and output:
-            outputs[jobid.group(1)] = output.group(1).split(", ")
+    outputs = {job["jobid"]: job["output"].split(", ") for job in _job_blocks(log_text, rule)
+               if job["jobid"] and job["output"]}
     finished = re.findall(rf"^Finished jobid: (\d+) \(Rule: {rule}\)$", log_text, flags=re.MULTILINE)
     return {path for jobid in finished for path in outputs[jobid]}
 
 
 def _started_job_logs(log_text: str, rule: str) -> dict[str, list[str]]:
     """{log file: outputs} of the jobs of `rule` that Snakemake started."""
-    started = {}
-    for block in re.split(r"\n(?=\[)", log_text):
-        header = re.search(rf"^(?:local)?rule {rule}:$", block, flags=re.MULTILINE)
-        output = re.search(r"^\s+output: (.+)$", block, flags=re.MULTILINE)
-        job_log = re.search(r"^\s+log: (.+)$", block, flags=re.MULTILINE)
-        if header and output and job_log:
-            started[job_log.group(1)] = output.group(1).split(", ")
-    return started
+    return {job["log"]: job["output"].split(", ") for job in _job_blocks(log_text, rule)
+            if job["output"] and job["log"]}
 
 
 def _model_files(folder: Path) -> dict[str, bytes]:

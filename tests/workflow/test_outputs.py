@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlvr_boundary.report.claims import VERDICTS
+from rlvr_boundary.report.decision import VERDICTS
 from rlvr_boundary.grading.counting import COUNT_COLUMNS
 from rlvr_boundary.stats.passk import pass_at_k
 from rlvr_boundary.stats.passk_table import PASSK_COLUMNS

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rlvr_boundary.report.claims import VERDICTS
+from rlvr_boundary.report.decision import VERDICTS
 from workflow_runner import TEST_CONFIG, run_snakemake
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import html
-import math
 import re
 from pathlib import Path
 
@@ -38,6 +37,7 @@ import pandas as pd
 
 from .cot_validity import COT_COLUMNS
 from .coverage import model_pairs, select_counts
+from ..stats.exact import clopper_pearson
 
 ANNOTATION_COLUMNS = [
     "family", "regime", "base_model", "rl_model", "benchmark", "temperature", "problem_id",
@@ -265,46 +265,6 @@ def read_annotations(path) -> pd.DataFrame:
 
 
 # --- C5 from annotations ---------------------------------------------------------------------
-
-
-def _binomial_tail(successes: int, trials: int, p: float, upper: bool) -> float:
-    """P(X >= successes) if ``upper`` else P(X <= successes) for X ~ Binomial(trials, p)."""
-    ks = range(successes, trials + 1) if upper else range(0, successes + 1)
-    log_choose = math.lgamma(trials + 1)
-    return math.fsum(math.exp(log_choose - math.lgamma(k + 1) - math.lgamma(trials - k + 1)
-                              + k * math.log(p) + (trials - k) * math.log1p(-p)) for k in ks)
-
-
-def _solve_increasing(f, target: float) -> float:
-    """p in (0, 1) where the increasing function f reaches ``target`` (bisection)."""
-    low, high = 0.0, 1.0
-    for _ in range(80):  # 2^-80: far below any printed digit
-        middle = (low + high) / 2
-        if f(middle) < target:
-            low = middle
-        else:
-            high = middle
-    return (low + high) / 2
-
-
-def clopper_pearson(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) two-sided interval for a binomial proportion.
-
-    The lower end is the p where P(X >= successes) = alpha/2, the upper end the p where
-    P(X <= successes) = alpha/2; the ends are 0 and 1 at 0 and ``trials`` successes.
-    Solved on the exact binomial tails (scipy is not a dependency of this project).
-    """
-    if trials <= 0:
-        return float("nan"), float("nan")
-    if not 0 <= successes <= trials:
-        raise ValueError(f"successes {successes} outside 0..{trials}")
-    alpha = 1.0 - level
-    low = 0.0 if successes == 0 else _solve_increasing(
-        lambda p: _binomial_tail(successes, trials, p, upper=True), alpha / 2)
-    # P(X <= successes) falls as p rises: solve on its complement's mirror image.
-    high = 1.0 if successes == trials else _solve_increasing(
-        lambda p: -_binomial_tail(successes, trials, p, upper=False), -alpha / 2)
-    return low, high
 
 
 def _check_consistent(annotations: pd.DataFrame) -> None:

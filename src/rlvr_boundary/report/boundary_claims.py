@@ -31,7 +31,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .claims import _aggregate_row, _pairs, _row, verdict_from_ci
+from .claims import _aggregate_row, _p, _pairs, _row, verdict_from_ci
 from .decision import decide
 from ..analyses.coverage import registry_studies
 from ..stats.exact import (
@@ -106,10 +106,6 @@ def _with_aggregates(claim: str, metric: str, scoped, suffix: str = "", pooled=N
     rows.append(_aggregate_row(claim, f"overall{suffix}", metric, [r for _, r in scoped],
                                pooled, pooled_what))
     return rows
-
-
-def _p(value) -> str:
-    return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
 
 
 def _share_test(x: int, m: int, threshold: float, claim_side: str, level: float) -> dict:
@@ -209,9 +205,15 @@ def c3_coverage_rows(coverage: pd.DataFrame, registry: pd.DataFrame, metric: str
     """
     scoped = _c3_coverage_scoped(coverage, registry, metric, support_share, level)
     decide([r for _, r in scoped], level)
+    return _c3_coverage_aggregates(scoped, metric, level, problems, weights)[0]
+
+
+def _c3_coverage_aggregates(scoped, metric, level, problems, weights):
+    """The decided coverage scope rows with their regime and overall rows, and the pooled
+    share (problems / weights: see c3_coverage_rows)."""
     pooled = _pooled_shares(problems, weights, scoped, lambda b, o: b & o, lambda b, o: o, level)
     _drop_pairs(scoped)
-    return _with_aggregates("C3", metric, scoped, f"/{COVERAGE_TEST}", pooled, C3_POOLED)
+    return _with_aggregates("C3", metric, scoped, f"/{COVERAGE_TEST}", pooled, C3_POOLED), pooled
 
 
 PERPLEXITY_TEST = "test=perplexity"
@@ -469,10 +471,7 @@ def boundary_claim_rows(coverage: pd.DataFrame, histogram: pd.DataFrame, cot: pd
     other_scoped = [(_scope_field(r["scope"], "regime"), r) for r in c3_other_tests
                     if _scope_field(r["scope"], "benchmark") is not None]
     decide([r for _, r in coverage_scoped + other_scoped], level)
-    pooled = _pooled_shares(problems, weights, coverage_scoped, lambda b, o: b & o,
-                            lambda b, o: o, level)
-    _drop_pairs(coverage_scoped)
-    c3 = _with_aggregates("C3", metric, coverage_scoped, f"/{COVERAGE_TEST}", pooled, C3_POOLED)
+    c3, pooled = _c3_coverage_aggregates(coverage_scoped, metric, level, problems, weights)
     tests = sorted({_scope_field(r["scope"], "test") for _, r in other_scoped}, key=str)
     for test in tests:
         group = [(g, r) for g, r in other_scoped if _scope_field(r["scope"], "test") == test]

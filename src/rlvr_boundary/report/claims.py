@@ -34,9 +34,7 @@ from rlvr_boundary.stats.intervals import mean_ci, stratified_ratio_ci
 from rlvr_boundary.stats.passk import bootstrap_weights, pass_at_k_matrix
 
 from .decision import aggregate_row, decide, scope_row
-from .decision import aggregate_verdicts  # noqa: F401  (kept importable from here)
 
-VERDICTS = ("holds", "does not hold", "inconclusive", "not computed", "not estimable")
 
 STATEMENTS = {
     "C1": "At small k (k=1) RLVR models beat their base models.",

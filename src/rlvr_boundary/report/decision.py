@@ -26,7 +26,7 @@ import math
 
 from ..stats.exact import POWER, holm, one_sided_alpha
 
-STATUSES = ("holds", "does not hold", "inconclusive", "not computed", "not estimable")
+VERDICTS = ("holds", "does not hold", "inconclusive", "not computed", "not estimable")
 
 
 def _clean(value):
@@ -115,7 +115,7 @@ def aggregate_row(claim: str, scope: str, statement: str, metric: str, rows: lis
     verdicts = [r["verdict"] for r in rows]
     estimable = [r for r in rows if r.get("estimable", True)]
     if rows:
-        tally = ", ".join(f"{sum(v == name for v in verdicts)} {name}" for name in STATUSES
+        tally = ", ".join(f"{sum(v == name for v in verdicts)} {name}" for name in VERDICTS
                           if name not in ("not computed", "not estimable") or name in verdicts)
         evidence = f"{len(rows)} scopes: {tally}"
         if not estimable:

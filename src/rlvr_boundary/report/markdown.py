@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .claims import STATEMENTS, VERDICTS, evaluate_claims
+from .claims import STATEMENTS, evaluate_claims
+from .decision import VERDICTS
 from .decision import decision_rule_lines
 
 CLAIM_FIELDS = ["id", "scope", "statement", "metric", "value", "ci_low", "ci_high", "verdict",
