@@ -42,8 +42,14 @@ quick: install  ## the core claims (C1, C2) only
 test: install $(VLLM_VENV)/.installed  ## the test suite (what .ci/run runs)
 	RLVR_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(BIN)/pytest --durations=15
 
+# Snakemake's linter on every shipped study, snakefmt on the rules, ruff on the Python
+# (settings in pyproject.toml). .ci/run runs it before the tests.
+LINT_CONFIGS := config.yaml configs/test.yaml configs/paper.yaml configs/paper_smoke.yaml configs/own_models.yaml
 lint: install
-	$(BIN)/snakemake --lint
+	@set -e; for c in $(LINT_CONFIGS); do echo "snakemake --lint --configfile $$c"; \
+		$(BIN)/snakemake --lint --quiet all --configfile $$c; done
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/ruff check .
 
 # docs/findings/ and the README's findings table from a finished default run (RUN=dir).
 RUN ?= .

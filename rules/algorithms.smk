@@ -28,10 +28,16 @@ if "algorithms" in STUDIES:
             passk="results/tables/passk.csv",
             histories=algorithm_histories(),
         output:
-            curves=reported(figures("results/figures", "passk_curves_algorithms"), "algorithms",
-                            "2. RL algorithms (C6)"),
-            training=reported(figures("results/figures", "training_curves_algorithms"),
-                              "algorithms", "2. RL algorithms (C6)"),
+            curves=reported(
+                figures("results/figures", "passk_curves_algorithms"),
+                "algorithms",
+                "2. RL algorithms (C6)",
+            ),
+            training=reported(
+                figures("results/figures", "training_curves_algorithms"),
+                "algorithms",
+                "2. RL algorithms (C6)",
+            ),
         params:
             study=algorithm_study(),
             plots=config["plots"],
@@ -53,8 +59,11 @@ if "training_length" in STUDIES:
             counts="results/tables/counts.parquet",
         output:
             table="results/tables/training_length.csv",
-            figure=reported(figures("results/figures", "training_length"), "training_length",
-                            "2. RL algorithms (C6)"),
+            figure=reported(
+                figures("results/figures", "training_length"),
+                "training_length",
+                "2. RL algorithms (C6)",
+            ),
         params:
             study=training_length_study(),
             analysis=config["analysis"],

@@ -18,8 +18,11 @@ rule prepare_benchmark:
         problems=f"{BENCHMARK_DIR}/{{benchmark}}/problems.jsonl",
         manifest=f"{BENCHMARK_DIR}/{{benchmark}}/manifest.json",
     params:
-        spec=lambda wildcards: {key: value for key, value
-                                in BENCHMARK_SPECS[wildcards.benchmark].items() if key in _LOAD_KEYS},
+        spec=lambda wildcards: {
+            key: value
+            for key, value in BENCHMARK_SPECS[wildcards.benchmark].items()
+            if key in _LOAD_KEYS
+        },
     log:
         "logs/prepare_benchmark/{benchmark}.log",
     conda:

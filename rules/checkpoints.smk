@@ -91,8 +91,10 @@ rule export_cot_annotations:
         counts="results/tables/counts.parquet",
         registry="results/tables/models.csv",
         problems="results/benchmarks/{benchmark}/problems.jsonl",
-        scored=lambda w: [f"results/scored/{m}/{w.benchmark}/T{CLAIM_TEMPERATURE}.parquet"
-                          for m in annotation_models(w)],
+        scored=lambda w: [
+            f"results/scored/{m}/{w.benchmark}/T{CLAIM_TEMPERATURE}.parquet"
+            for m in annotation_models(w)
+        ],
     output:
         csv="results/annotations/{benchmark}/to_annotate.csv",
         pages=directory("results/annotations/{benchmark}/pages"),
@@ -152,8 +154,11 @@ if "perplexity" in STUDIES:
             # The sampling backend scores too: vLLM's prompt log-probs, or transformers.
             backend=config["sampling"]["backend"],
             # The shortest context of the family's scorers (each one's engine must hold it).
-            max_model_len=lambda w: min((model_sampling(config, m, config["sampling"]).get(
-                "max_model_len") or 0) for m in scoring_models(w.family)) or None,
+            max_model_len=lambda w: min(
+                (model_sampling(config, m, config["sampling"]).get("max_model_len") or 0)
+                for m in scoring_models(w.family)
+            )
+            or None,
         threads: config["threads"]["sample"]
         resources:
             gpu=lambda w: model_gpus(config, perplexity_models(w.family)["base"]),

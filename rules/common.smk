@@ -15,7 +15,6 @@ from rlvr_boundary.workflow.study_plan import (
     study_benchmarks,
 )
 
-
 # A typo'd key, a wrong type or an impossible size fails here, before any job starts.
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
@@ -82,8 +81,11 @@ def scored_samples(models, temperatures=None):
     """Every scored table of these models (each at the temperatures it is sampled at, or
     only at ``temperatures``)."""
     chosen = set(models)
-    return [f"results/scored/{m}/{b}/T{t}.parquet" for m, b, t in EVALUATIONS
-            if m in chosen and (temperatures is None or t in temperatures)]
+    return [
+        f"results/scored/{m}/{b}/T{t}.parquet"
+        for m, b, t in EVALUATIONS
+        if m in chosen and (temperatures is None or t in temperatures)
+    ]
 
 
 def model_folder(model):
@@ -113,8 +115,9 @@ def report_context():
     from rlvr_boundary.report.markdown import tiny_world_context
 
     labels = {name: spec.get("analog", "") for name, spec in config["benchmarks"].items()}
-    return tiny_world_context({"metric": config["analysis"]["claim_metric"]}, labels,
-                              config["rl"]["regimes"])
+    return tiny_world_context(
+        {"metric": config["analysis"]["claim_metric"]}, labels, config["rl"]["regimes"]
+    )
 
 
 def model_registry(models):
@@ -159,9 +162,14 @@ def sampling_job(wildcards):
     return dict(
         engine="tiny_world",
         subfolder=model_subfolder(wildcards.model),
-        benchmarks={b: {"seed": seed_for("sample", wildcards.model, b, wildcards.temperature,
-                                         wildcards.shard)}
-                    for b in job_benchmarks(wildcards)},
+        benchmarks={
+            b: {
+                "seed": seed_for(
+                    "sample", wildcards.model, b, wildcards.temperature, wildcards.shard
+                )
+            }
+            for b in job_benchmarks(wildcards)
+        },
         sampling={k: v for k, v in config["sampling"].items() if k not in _NOT_SAMPLING_PARAMS},
         device=DEVICE,
     )
@@ -217,8 +225,13 @@ def rl_settings(wildcards):
     step budget, and its algorithm's entry (trainer + hyper-parameters)."""
     spec = rl_spec(wildcards)
     shared = {k: v for k, v in config["rl"].items() if k not in _RL_LAYOUT_KEYS}
-    return {**shared, **config["rl"]["algorithms"][spec.algorithm], "algorithm": spec.algorithm,
-            "steps": spec.step, "prompts": config["rl"]["regimes"][spec.regime]["prompts"]}
+    return {
+        **shared,
+        **config["rl"]["algorithms"][spec.algorithm],
+        "algorithm": spec.algorithm,
+        "steps": spec.step,
+        "prompts": config["rl"]["regimes"][spec.regime]["prompts"],
+    }
 
 
 def rl_checkpoint_steps(wildcards):
@@ -239,9 +252,13 @@ def distill_seed(wildcards):
 
 def all_seeds():
     """Every derived seed of the study, by the names it is derived from (for provenance)."""
-    seeds = {"master": config["seed"], "data": seed_for("data"), "bootstrap": seed_for("bootstrap"),
-             "distillation_set": seed_for("distillation_set"),
-             "pretrain/teacher": seed_for("pretrain", "teacher")}
+    seeds = {
+        "master": config["seed"],
+        "data": seed_for("data"),
+        "bootstrap": seed_for("bootstrap"),
+        "distillation_set": seed_for("distillation_set"),
+        "pretrain/teacher": seed_for("pretrain", "teacher"),
+    }
     for family in FAMILY_SPECS:
         seeds[f"pretrain/{family}"] = seed_for("pretrain", family)
     for family in FAMILIES:
@@ -253,7 +270,8 @@ def all_seeds():
     for model, benchmark, temperature in EVALUATIONS:
         for shard in SHARDS:
             seeds[f"sample/{model}/{benchmark}/{temperature}/{shard}"] = seed_for(
-                "sample", model, benchmark, temperature, shard)
+                "sample", model, benchmark, temperature, shard
+            )
     return seeds
 
 
@@ -264,10 +282,17 @@ def algorithm_study():
     """Algorithm name -> model id, with the base, for studies.algorithms."""
     study = STUDIES["algorithms"]
     run = f"{study['family']}-rl-{study['regime']}"
-    models = {a: run if a == config["rl"]["algorithm"] else f"{run}-{a}" for a in study["algorithms"]}
-    return dict(models=models, base=f"{study['family']}-base", family=study["family"],
-                regime=study["regime"], margin=study["alike_margin"],
-                threshold=study["far_threshold"])
+    models = {
+        a: run if a == config["rl"]["algorithm"] else f"{run}-{a}" for a in study["algorithms"]
+    }
+    return dict(
+        models=models,
+        base=f"{study['family']}-base",
+        family=study["family"],
+        regime=study["regime"],
+        margin=study["alike_margin"],
+        threshold=study["far_threshold"],
+    )
 
 
 def training_length_study():
@@ -275,20 +300,29 @@ def training_length_study():
     study = STUDIES["training_length"]
     run = f"{study['family']}-rl-{study['regime']}"
     steps = {m: s.step for m, s in MODELS.items() if s.checkpoint_of == run}
-    return dict(checkpoints={**steps, run: MODELS[run].step}, base=f"{study['family']}-base",
-                run=run)
+    return dict(
+        checkpoints={**steps, run: MODELS[run].step}, base=f"{study['family']}-base", run=run
+    )
 
 
 # Tables the claims report reads besides the boundary tables and the studies': the real
 # models' section.
 REPORT_EXTRA_TABLES = {"real_report": "results/real/report.md"}
 # Claims this configuration cannot compute, and the input each lacks (the report says so).
-CLAIM_GAPS = {} if "algorithms" in STUDIES else {
-    "C6": "study `algorithms` is not in this configuration"}
+CLAIM_GAPS = (
+    {} if "algorithms" in STUDIES else {"C6": "study `algorithms` is not in this configuration"}
+)
 BOUNDARY_TABLES = {
     name: f"results/tables/{name}.csv"
-    for name in ("coverage", "coverage_problems", "accuracy_histogram", "cot_validity", "regimes",
-                 "crossover_seeds", "crossover_spread")
+    for name in (
+        "coverage",
+        "coverage_problems",
+        "accuracy_histogram",
+        "cot_validity",
+        "regimes",
+        "crossover_seeds",
+        "crossover_spread",
+    )
 }
 
 
@@ -310,7 +344,8 @@ def seed_study_runs():
 # The regimes sweep's prompt counts and the seed study's runs (analyze_boundary).
 BOUNDARY_PARAMS = dict(
     regime_prompts={name: spec["prompts"] for name, spec in config["rl"]["regimes"].items()},
-    seed_runs=seed_study_runs())
+    seed_runs=seed_study_runs(),
+)
 
 
 def perplexity_models(family):
@@ -329,8 +364,11 @@ def perplexity_inputs(wildcards):
     responded = [models["base"], *models["rl"], models["teacher"]]
     return dict(
         scorers=checkpoints_of([models["base"], *models["rl"]]),
-        responses=[f"results/scored/{m}/{b}/T{CLAIM_TEMPERATURE}.parquet"
-                   for m in responded for b in BENCHMARKS],
+        responses=[
+            f"results/scored/{m}/{b}/T{CLAIM_TEMPERATURE}.parquet"
+            for m in responded
+            for b in BENCHMARKS
+        ],
         benchmarks=expand("results/data/benchmarks/{benchmark}.parquet", benchmark=BENCHMARKS),
     )
 
@@ -341,12 +379,19 @@ PERPLEXITY_FAMILIES = FAMILIES
 
 def temperature_study():
     study = STUDIES["temperatures"]
-    chosen = [m for m in evaluated_models() if MODELS[m].role == "base"
-              or (MODELS[m].role == "rl" and MODELS[m].regime in study["regimes"])]
+    chosen = [
+        m
+        for m in evaluated_models()
+        if MODELS[m].role == "base"
+        or (MODELS[m].role == "rl" and MODELS[m].regime in study["regimes"])
+    ]
     temperatures = sorted({float(CLAIM_TEMPERATURE), *map(float, study["values"])})
-    return dict(models=chosen, temperatures=temperatures,
-                benchmarks=study_benchmarks(config, "temperatures"),
-                base_of={m: MODELS[m].parent for m in chosen if MODELS[m].role == "rl"})
+    return dict(
+        models=chosen,
+        temperatures=temperatures,
+        benchmarks=study_benchmarks(config, "temperatures"),
+        base_of={m: MODELS[m].parent for m in chosen if MODELS[m].role == "rl"},
+    )
 
 
 def entropy_inputs(wildcards):
@@ -354,8 +399,13 @@ def entropy_inputs(wildcards):
     models = [m for m in study["models"] if MODELS[m].family == wildcards.family]
     return dict(
         models=checkpoints_of(models),
-        samples=[f"results/scored/{m}/{b}/T{float(t)}.parquet"
-                 for m in models for b in study["benchmarks"] for t in study["temperatures"]],
-        benchmarks=expand("results/data/benchmarks/{benchmark}.parquet",
-                          benchmark=study["benchmarks"]),
+        samples=[
+            f"results/scored/{m}/{b}/T{float(t)}.parquet"
+            for m in models
+            for b in study["benchmarks"]
+            for t in study["temperatures"]
+        ],
+        benchmarks=expand(
+            "results/data/benchmarks/{benchmark}.parquet", benchmark=study["benchmarks"]
+        ),
     )

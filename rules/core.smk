@@ -35,8 +35,12 @@ def add_code_inputs():
             step.input_modifier = workflow.modifier.path_modifier
         step.set_input(code=[ancient(os.path.relpath(path)) for path in files])
         # Keyed by the path inside the package: the same wherever the workflow runs from.
-        step.set_params(code={path.relative_to(PACKAGE_DIR.parent).as_posix():
-                              normalised_digest(path) for path in files})
+        step.set_params(
+            code={
+                path.relative_to(PACKAGE_DIR.parent).as_posix(): normalised_digest(path)
+                for path in files
+            }
+        )
 
 
 def seed_for(*names):
@@ -64,22 +68,31 @@ def passk_figures(folder):
 
 
 def figures(folder, *names):
-    return expand("{folder}/{name}.{ext}", folder=folder, name=names, ext=config["plots"]["formats"])
+    return expand(
+        "{folder}/{name}.{ext}", folder=folder, name=names, ext=config["plots"]["formats"]
+    )
 
 
 def reported(paths, caption, category, subcategory=None):
     """Mark the browsable figures (png, svg) for `snakemake --report`; pdfs stay files."""
-    return [report(p, caption=f"../report/captions/{caption}.rst", category=category,
-                   subcategory=subcategory)
-            if p.endswith((".png", ".svg")) else p for p in paths]
+    # One line: snakefmt takes `report(` at the start of a line for the `report:` directive.
+    captioned = dict(
+        caption=f"../report/captions/{caption}.rst", category=category, subcategory=subcategory
+    )
+    return [report(p, **captioned) if p.endswith((".png", ".svg")) else p for p in paths]
 
 
 def algorithm_outputs():
     """The algorithm (C6) and training-length studies' tables and figures."""
     outputs = []
     if "algorithms" in STUDIES:
-        outputs += ["results/tables/sampling_efficiency_gap.csv", "results/tables/algorithm_pairs.csv"]
-        outputs += figures("results/figures", "passk_curves_algorithms", "training_curves_algorithms")
+        outputs += [
+            "results/tables/sampling_efficiency_gap.csv",
+            "results/tables/algorithm_pairs.csv",
+        ]
+        outputs += figures(
+            "results/figures", "passk_curves_algorithms", "training_curves_algorithms"
+        )
     if "training_length" in STUDIES:
         outputs += ["results/tables/training_length.csv"]
         outputs += figures("results/figures", "training_length")
@@ -98,8 +111,9 @@ def scoring_outputs():
         outputs += figures("results/figures", *[f"perplexity_{f}" for f in PERPLEXITY_FAMILIES])
     if "temperatures" in STUDIES:
         outputs += ["results/tables/temperature_study.csv"]
-        outputs += figures("results/figures",
-                           *[f"passk_temperatures_{f}" for f in TEMPERATURE_FAMILIES])
+        outputs += figures(
+            "results/figures", *[f"passk_temperatures_{f}" for f in TEMPERATURE_FAMILIES]
+        )
     return outputs
 
 

@@ -1,7 +1,6 @@
 rule make_task_data:
     """Seeded, disjoint splits of the tiny world: benchmarks, RL prompts, training prompts,
     and the world's corpus-noise table."""
-    input:
     output:
         world="results/data/world.json",
         train="results/data/train.parquet",

@@ -2,7 +2,6 @@
 # results/quick/: the same rules on fewer models.
 
 
-
 use rule count_correct as count_correct_quick with:
     input:
         scored=scored_samples(quick_models(), TEMPERATURES),

@@ -16,16 +16,27 @@ BENCHMARK_DIR = "results/benchmarks"
 
 include: "benchmarks.smk"
 
+
 REAL_IMPORTS = {f"{entry['model']}/{entry['benchmark']}": entry for entry in REAL["imports"]}
-REAL_IMPORT_OUTPUTS = [f"results/real/imported/{key}/{name}" for key in sorted(REAL_IMPORTS)
-                       for name in ("counts.parquet", "grader_comparison.csv")]
-REAL_FIGURES = expand("results/real/figures/{name}_math500.{ext}",
-                      name=["passk_curves", "accuracy_histogram"], ext=config["plots"]["formats"])
+REAL_IMPORT_OUTPUTS = [
+    f"results/real/imported/{key}/{name}"
+    for key in sorted(REAL_IMPORTS)
+    for name in ("counts.parquet", "grader_comparison.csv")
+]
+REAL_FIGURES = expand(
+    "results/real/figures/{name}_math500.{ext}",
+    name=["passk_curves", "accuracy_histogram"],
+    ext=config["plots"]["formats"],
+)
 # What `all` needs from this file.
-REAL_TARGETS = ["results/real/report.md", "results/real/summary.json",
-                "results/real/tables/passk.csv", *REAL_FIGURES,
-                *expand("results/benchmarks/{benchmark}/manifest.json", benchmark=REAL_BENCHMARKS),
-                *REAL_IMPORT_OUTPUTS]
+REAL_TARGETS = [
+    "results/real/report.md",
+    "results/real/summary.json",
+    "results/real/tables/passk.csv",
+    *REAL_FIGURES,
+    *expand("results/benchmarks/{benchmark}/manifest.json", benchmark=REAL_BENCHMARKS),
+    *REAL_IMPORT_OUTPUTS,
+]
 
 
 localrules:
@@ -61,8 +72,11 @@ rule estimate_real_passk:
     output:
         passk="results/real/tables/passk.csv",
     params:
-        analysis={"ks": REAL_PASSK_KS, "bootstrap_resamples": REAL["bootstrap_resamples"],
-                  "ci_level": REAL["ci_level"]},
+        analysis={
+            "ks": REAL_PASSK_KS,
+            "bootstrap_resamples": REAL["bootstrap_resamples"],
+            "ci_level": REAL["ci_level"],
+        },
         seed=seed_for("bootstrap"),
     log:
         "logs/real/estimate_real_passk.log",

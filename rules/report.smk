@@ -35,8 +35,11 @@ rule write_claims_report:
         counts="results/tables/counts.parquet",
         registry="results/tables/models.csv",
     output:
-        markdown=report("results/report/claims.md", caption="../report/captions/claims.rst",
-                        category="0. Claims"),
+        markdown=report(
+            "results/report/claims.md",
+            caption="../report/captions/claims.rst",
+            category="0. Claims",
+        ),
         json="results/report/claims.json",
     params:
         analysis=config["analysis"],

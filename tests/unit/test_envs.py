@@ -213,7 +213,7 @@ def _env_variable(name: str) -> set[str]:
         lines = text.splitlines()
         for i, line in enumerate(lines):
             if re.match(rf"{name}\s*=", line):
-                statement = [line] + [l for l in _continuation(lines[i + 1:])]
+                statement = [line, *_continuation(lines[i + 1:])]
                 paths |= set(_ENV_PATH.findall("\n".join(statement)))
     return paths
 
@@ -360,7 +360,6 @@ def test_the_envs_know_every_imported_module():
                          ids=lambda v: v if isinstance(v, str) and "/" not in v else None)
 def test_env_holds_what_the_rule_imports(rule, env_file, script):
     held = _env_packages(env_file)
-    env = Path(env_file).stem
     missing = {}
     for top, where, lazy in _third_party(REPO / script):
         package = MODULE_PACKAGES.get(top)

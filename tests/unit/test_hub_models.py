@@ -52,7 +52,7 @@ def test_fetch_reads_the_pinned_snapshot_offline(cache, offline):
 
 
 def test_a_commit_not_in_the_cache_is_an_error_offline(cache, offline):
-    with pytest.raises(Exception):
+    with pytest.raises(FileNotFoundError, match="Cannot find .* cached snapshot"):
         fetch_snapshot("org/tiny", "f" * 40, str(cache))
 
 

@@ -130,7 +130,10 @@ def test_summary_and_report(counts, passk):
     settings = {**REAL_DEFAULTS, "bootstrap_resamples": 200}
     coverage = coverage_sets(counts, BASE, RL)
     summary = real_summary(counts, passk, coverage, accuracy_histogram(counts), settings, 7)
-    point = lambda model, k: passk[(passk.model == model) & (passk.k == k)].pass_at_k.item()
+
+    def point(model, k):
+        return passk[(passk.model == model) & (passk.k == k)].pass_at_k.item()
+
     assert summary["C1"]["value"] == pytest.approx(point(RL, 1) - point(BASE, 1), abs=1e-12)
     assert summary["C2"]["value"] == pytest.approx(point(BASE, 128) - point(RL, 128), abs=1e-12)
     # The crossover is the first k of the table where base >= RL.

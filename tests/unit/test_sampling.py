@@ -288,7 +288,7 @@ def test_a_sampling_job_draws_each_benchmark_as_its_own_job_would(model_and_toke
     seeds = {"a": 3, "b": 4}
     settings = dict(n=3, temperature=1.0, top_p=1.0, max_new_tokens=6, batch_size=5)
     job = sample_benchmarks(model, tokenizer, benchmarks, seeds, shard=1, shards=2, **settings)
-    for name, benchmark in benchmarks.items():
+    for name in benchmarks:
         alone = sample_completions(model, tokenizer, PROMPTS[2:], seed=seeds[name], **settings)
         alone.insert(0, "problem_id", [f"{name}-{2 + i}" for i in alone.pop("prompt_index")])
         mine = job[job.benchmark == name].drop(columns="benchmark").reset_index(drop=True)

@@ -130,7 +130,7 @@ def crossover_spread(counts: pd.DataFrame, registry: pd.DataFrame, metric: str,
     """
     selected, problems, _, flips = _tables(counts, metric, temperature, n_resamples, seed)
     rows = []
-    for pair, benchmark, ids, base, rl in paired_counts(selected, _rl_pairs(registry, study),
+    for pair, benchmark, _ids, base, rl in paired_counts(selected, _rl_pairs(registry, study),
                                                         problems):
         cross = crossover_of(base, rl, flips[benchmark], level)
         rows.append((pair.family, pair.regime, benchmark, pair.other_model, pair.rl_seed,

@@ -342,7 +342,7 @@ def evaluate_claims(counts: pd.DataFrame, models: pd.DataFrame, settings: dict) 
                     evidence=f"{evidence}; {test_evidence(test, favoured, other)}",
                     **_scope_fields(test))
 
-    for family, regime, rl, base, prefix, suffix in _pairs(models, "rl"):
+    for _family, regime, rl, base, prefix, suffix in _pairs(models, "rl"):
         for b in benchmarks:
             if (rl, b) not in tables or (base, b) not in tables:
                 continue
@@ -359,7 +359,7 @@ def evaluate_claims(counts: pd.DataFrame, models: pd.DataFrame, settings: dict) 
                 "C2", scope_name, base_t, rl_t, k_max, b, "base", "RL",
                 f"pass@{k_max} base {base} {_mean_pass(base_t, k_max):.3f} vs {rl} "
                 f"{_mean_pass(rl_t, k_max):.3f}; {cross}; {about}")))
-    for family, _, distilled, base, prefix, suffix in _pairs(models, "distilled"):
+    for _, _, distilled, base, prefix, suffix in _pairs(models, "distilled"):
         for b in benchmarks:
             if (distilled, b) not in tables or (base, b) not in tables:
                 continue
