@@ -5,7 +5,7 @@ VLLM_VENV ?= .venv-vllm
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: install reproduce quick test lint dag lock findings
+.PHONY: install reproduce quick test lint dag lock findings estimate
 
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ lint: install
 RUN ?= .
 findings: install
 	$(BIN)/python scripts/dev/findings.py $(RUN)
+
+# GPU hours and disk of a checkpoint study's planned jobs at the assumed rates of
+# configs/catalog.yaml `estimate` (MEASURED=dir: a finished smoke run's own rates instead).
+CONFIG ?= configs/paper.yaml
+estimate: install
+	$(BIN)/python -m rlvr_boundary.workflow.estimate --configfile $(CONFIG) $(if $(MEASURED),--measured $(MEASURED))
 
 dag: install
 	$(BIN)/snakemake --dag | dot -Tpdf > dag.pdf

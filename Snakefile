@@ -52,6 +52,8 @@ include: "rules/report.smk"
 
 if PAPER_SCALE:
 
+    include: "rules/checkpoint_provenance.smk"
+
     rule all:
         """Every output of a study of checkpoints: claims, tables, figures, C5's files to
         annotate."""

@@ -6,8 +6,8 @@ frozen garbage collector, same run.
 Each run is a fresh Python process doing what a ``sample_model`` job does, on a tiny
 untrained model of the default config's deep architecture: import the package (torch,
 transformers), set up the job, load the checkpoint, sample ``--problems`` x ``--n``
-completions, write a parquet file, exit. The baseline skips ``gc.freeze()`` (the job set-up
-as it was before). Runs alternate between the two; prints the median wall seconds from
+completions, write a parquet file, exit. The baseline skips ``gc.freeze()``, the job set-up
+without it. Runs alternate between the two; prints the median wall seconds from
 spawn to exit, the part after the job's last line (interpreter exit) and the ratio.
 """
 

@@ -7,7 +7,7 @@ The script re-runs itself as a process whose argv[0] is ``snakemake`` that expor
 ``RLVR_SNAKEMAKE`` (as ``rules/core.smk`` does), so the jobs it starts are watched, as rule
 jobs are. Each job is a fresh
 Python process that imports ``job_io`` (pandas with it), then times ``start_job`` (the
-baseline: ``watch_snakemake`` replaced by a no-op, i.e. start_job as it was before the
+baseline: ``watch_snakemake`` replaced by a no-op, i.e. start_job without the
 watch), then sleeps ``--idle`` seconds and reports the CPU time it used while sleeping (the
 watch thread's once-a-second check); the whole job's wall time (spawn to exit, less the
 sleep) is timed too. Runs alternate; prints medians and the ratios. Then

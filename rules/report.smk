@@ -34,6 +34,8 @@ rule write_claims_report:
         unpack(study_tables),
         counts="results/tables/counts.parquet",
         registry="results/tables/models.csv",
+        bayes_at_n="results/tables/bayes_at_n.csv",
+        power="results/tables/power.csv",
     output:
         markdown=report(
             "results/report/claims.md",

@@ -13,6 +13,7 @@ rule sample_model:
         model=model_input,
         benchmarks=job_benchmark_files,
     output:
+        **SAMPLE_JOB_RECORDS,
         samples="results/samples/{model}/{group}/T{temperature}/shard{shard}.parquet",
     params:
         job=sampling_job,

@@ -1,9 +1,12 @@
+from pathlib import Path
+
 import numpy as np
 
 from rlvr_boundary.world.data import make_splits
 from rlvr_boundary.stats.seeds import derive_seed
 from rlvr_boundary.world.task import World
 from rlvr_boundary.workflow.job_io import start_job, write_json, write_parquet
+from rlvr_boundary.workflow.recorded import record_path, write_recorded_parquet
 
 log = start_job(snakemake.log[0])
 p = snakemake.params
@@ -14,6 +17,9 @@ splits = make_splits(p.seed, p.benchmarks, p.data["rl_prompts"], p.data["train"]
 write_json(world.to_dict(), snakemake.output.world)
 write_parquet(splits["train"], snakemake.output.train)
 write_parquet(splits["rl_prompts"], snakemake.output.rl_prompts)
-for name, path in zip(sorted(p.benchmarks), snakemake.output.benchmarks):
-    write_parquet(splits[f"benchmark_{name}"], path)
+# Each benchmark's sha256 beside it: sampling and grading jobs check it before they read it.
+for name, path, record in zip(sorted(p.benchmarks), snakemake.output.benchmarks,
+                              snakemake.output.benchmark_records, strict=True):
+    assert record_path(path) == Path(record), (path, record)
+    write_recorded_parquet(splits[f"benchmark_{name}"], path)
 log.info("splits: %s", {name: len(frame) for name, frame in splits.items()})

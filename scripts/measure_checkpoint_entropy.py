@@ -16,6 +16,8 @@ study = p.study
 set_determinism(0, snakemake.threads)  # scoring draws nothing; fixes threads only
 questions = {b: read_normalised(path) for b, path in zip(study["benchmarks"], snakemake.input.problems)}
 samples = (pd.read_parquet(path) for path in snakemake.input.samples)
+# No param where it changes no score (analyses.perplexity.batch_size_param): from the config.
+batch_size = p.batch_size or snakemake.config["studies"]["temperatures"].get("batch_size", 4)
 rows = []
 for model, manifest in zip(p.models, snakemake.input.models):
     folder = json.loads(open(manifest).read())["path"]
@@ -25,6 +27,6 @@ for model, manifest in zip(p.models, snakemake.input.models):
                                                for q in questions[b].question])
                 for b in study["benchmarks"]}
     rows += model_entropy_rows(model, loaded, tokenizer, study["benchmarks"], study["temperatures"],
-                               problems, samples, p.top_p, p.samples_per_problem, p.batch_size)
+                               problems, samples, p.top_p, p.samples_per_problem, batch_size)
     del loaded
 write_csv(pd.DataFrame(rows), snakemake.output.table)

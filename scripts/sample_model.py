@@ -1,8 +1,19 @@
-from rlvr_boundary.sampling.job import sample_job
-from rlvr_boundary.workflow.job_io import start_job, write_parquet
+from rlvr_boundary.workflow.load_failures import sampling_memo
+
+w = snakemake.wildcards
+# First, before the slow imports: a job whose model already failed to load the same way
+# stops here, naming that failure (rlvr_boundary.workflow.load_failures).
+failures = sampling_memo(w.model, snakemake.input.model, snakemake.params.job,
+                         snakemake.resources.gpu, snakemake.log[0],
+                         f"sample_model {w.model}/{w.group}/T{w.temperature}/shard{w.shard}")
+failures.refuse_if_recorded()
+
+from rlvr_boundary.sampling.job import sample_job  # noqa: E402
+from rlvr_boundary.workflow.job_io import start_job, write_parquet  # noqa: E402
+from rlvr_boundary.workflow.job_environment import record_job  # noqa: E402
 
 log = start_job(snakemake.log[0])
-w, job = snakemake.wildcards, snakemake.params.job
+job = snakemake.params.job
 # Where rows generated together change speed only (a CPU in float32), sampling.batch_size is
 # no param, so that changing it reruns nothing (the plan's sampling_job): it comes from here.
 settings = snakemake.config["sampling"]
@@ -10,6 +21,11 @@ if "batch_size" in settings:
     job = {**job, "sampling": {"batch_size": settings["batch_size"], **job["sampling"]}}
 log.info("%s at T=%s, shard %s of %d: %s", w.model, w.temperature, w.shard,
          job["sampling"]["shards"], ", ".join(job["benchmarks"]))
-samples = sample_job(snakemake.input.model, list(snakemake.input.benchmarks), job, int(w.shard),
-                     float(w.temperature), snakemake.threads, snakemake.resources.gpu)
+with failures.watching():
+    samples = sample_job(snakemake.input.model, list(snakemake.input.benchmarks), job,
+                         int(w.shard), float(w.temperature), snakemake.threads,
+                         snakemake.resources.gpu)
 write_parquet(samples, snakemake.output.samples)
+# Where it ran (checkpoint studies: rules/checkpoint_provenance.smk merges every job's record).
+record_job(snakemake, {name: spec["seed"] for name, spec in job["benchmarks"].items()},
+           {**job["sampling"], "device": job["device"], "gpus": snakemake.resources.gpu})

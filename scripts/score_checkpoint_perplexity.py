@@ -24,6 +24,8 @@ scorers = {m: json.loads(open(path).read())["path"]
 responses = iter(snakemake.input.responses)
 by_model = {m: {b: next(responses) for b in p.benchmarks} for m in responded}
 pairs = perplexity_pairs(base, rl, others)
+# No param where it changes no score (analyses.perplexity.batch_size_param): from the config.
+batch_size = p.batch_size or snakemake.config["studies"]["perplexity"].get("batch_size", 4)
 tables = []
 for benchmark, problems_path in zip(p.benchmarks, snakemake.input.problems, strict=True):
     questions = read_normalised(problems_path)
@@ -35,7 +37,7 @@ for benchmark, problems_path in zip(p.benchmarks, snakemake.input.problems, stri
     log.info("%s: scoring %d response sets with %d models (%s)", benchmark, len(responded),
              len(scorers), p.dtype)
     table = perplexity_table(scorers, {m: pd.read_parquet(by_model[m][benchmark]) for m in responded},
-                             pairs, prompts, p.samples_per_problem, p.batch_size, p.device, p.dtype,
+                             pairs, prompts, p.samples_per_problem, batch_size, p.device, p.dtype,
                              p.backend, p.max_model_len)
     tables.append(table.assign(family=p.family, benchmark=benchmark))
 write_csv(pd.concat(tables, ignore_index=True), snakemake.output.table)

@@ -1,3 +1,5 @@
+import json
+
 import pandas as pd
 
 from rlvr_boundary.analyses.algorithm_study import c6_rows
@@ -11,6 +13,9 @@ from rlvr_boundary.analyses.coverage import (
     select_counts,
 )
 from rlvr_boundary.report.markdown import assemble_claims, name_missing_inputs, render_markdown
+from rlvr_boundary.report.precision import bayes_section, power_section
+from rlvr_boundary.report.published import published_report_section
+from rlvr_boundary.report.run_record import machines_section
 from rlvr_boundary.report.sections import (
     algorithms_section,
     grading_section,
@@ -67,6 +72,11 @@ if "coverage" in given:
 rows = name_missing_inputs(assemble_claims(rows, study_rows), p.missing)
 
 sections = []
+if "bayes_at_n" in given:
+    sections.append(bayes_section(pd.read_csv(snakemake.input.bayes_at_n), settings["metric"],
+                                  settings["temperature"]))
+if "power" in given:
+    sections.append(power_section(pd.read_csv(snakemake.input.power), settings["ci_level"]))
 if "algorithm_gap" in given:
     sections.append(algorithms_section(pd.read_csv(snakemake.input.algorithm_gap)))
 if "training_length" in given:
@@ -85,5 +95,10 @@ if "stop_reasons" in given:
                                                      keep_default_na=False)))
 if "real_report" in given:
     sections.append(real_section(open(snakemake.input.real_report).read()))
+if "published" in given:  # checkpoint studies: pass@k against the paper's printed numbers
+    sections.append(published_report_section(snakemake.input.passk, registry,
+                                             snakemake.input.published, a["published"]))
+if "provenance" in given:  # checkpoint studies: where the GPU jobs ran
+    sections.append(machines_section(json.loads(open(snakemake.input.provenance).read())))
 write_json(rows, snakemake.output.json)
 write_text(render_markdown(rows, settings, p.context, sections), snakemake.output.markdown)

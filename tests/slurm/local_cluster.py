@@ -20,6 +20,9 @@ from pathlib import Path
 DAEMONS = ["munged", "mungekey", "slurmctld", "slurmd"]
 CLIENTS = ["sbatch", "squeue", "sinfo", "scontrol", "srun", "scancel"]
 INSTALL_HINT = "apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge"
+# The node's fake GPUs (two, so that a tensor-parallel job can ask for both): any character
+# devices serve, SLURM only needs a distinct file per GPU.
+FAKE_GPU_FILES = ("/dev/null", "/dev/zero")
 
 
 def _which(name: str) -> str | None:
@@ -72,6 +75,7 @@ class LocalCluster:
     def __init__(self, partitions: dict[str, bool] | None = None):
         # {partition name: is default}; every partition has the one node.
         self.partitions = partitions or {"debug": True}
+        self.gpus = len(FAKE_GPU_FILES)
         self.prefix = _root_prefix()
         self.root = Path(tempfile.mkdtemp(prefix="rlvr-slurm-"))
         # munged insists that everyone may traverse to its socket.
@@ -120,11 +124,13 @@ MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 GresTypes=gpu
-NodeName={self.node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} Gres=gpu:fake:1 State=UNKNOWN
+NodeName={self.node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} Gres=gpu:fake:{self.gpus} State=UNKNOWN
 {partitions}
 """)
-        # A fake GPU: SLURM schedules it and sets CUDA_VISIBLE_DEVICES; there is no device.
-        (self.root / "gres.conf").write_text("Name=gpu Type=fake File=/dev/null\n")
+        # Fake GPUs: SLURM schedules them and sets CUDA_VISIBLE_DEVICES; there is no device.
+        # One line per GPU, each naming a character device of its own (no detection).
+        (self.root / "gres.conf").write_text("AutoDetect=off\n" + "".join(
+            f"Name=gpu Type=fake File={path}\n" for path in FAKE_GPU_FILES))
         # Inside a job, Snakemake's jobstep plugin drops every SLURM_* variable, SLURM_CONF
         # too, before it calls srun. A real cluster's srun finds /etc/slurm/slurm.conf; this
         # private cluster's srun is pointed at its config by a shim first on PATH.

@@ -50,6 +50,22 @@ def _profile_with_forced_gpu(workdir: Path) -> None:
     path.write_text(yaml.safe_dump(profile, sort_keys=False))
 
 
+def _run_with_profile(cluster: LocalCluster, workdir: Path, *args: str,
+                      limit_s: int = RUN_LIMIT_S) -> subprocess.CompletedProcess:
+    """`snakemake --profile profiles/slurm ARGS` in ``workdir`` on ``cluster``, with the
+    partitions of the site settings and no other site setting."""
+    env = {**cluster.env, "PYTHONHASHSEED": "0",
+           "RLVR_SLURM_PARTITION": "cpu", "RLVR_SLURM_GPU_PARTITION": "gpu"}
+    for name in ["RLVR_SLURM_ACCOUNT", "RLVR_SLURM_GPU_MODEL", "RLVR_SLURM_STATUS_COMMAND",
+                 "SNAKEMAKE_PROFILE"]:
+        env.pop(name, None)
+    # SIGINT, not SIGTERM: the plugin cancels its SLURM jobs only on SIGINT.
+    command = ["timeout", "-s", "INT", "-k", "30", str(limit_s),
+               sys.executable, "-m", "snakemake", "--profile", "profiles/slurm",
+               "--slurm-init-seconds-before-status-checks", "2", *args]
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
+
+
 def _jobs_in_log(text: str) -> tuple[list[str], list[str]]:
     """(rules of submitted jobs, rules of local jobs) as Snakemake announced them."""
     remote = re.findall(r"^rule (\w+):$", text, flags=re.MULTILINE)
@@ -69,16 +85,7 @@ def test_slurm_profile_matches_local_run(test_study, tmp_path):
     workdir = copy_workflow(tmp_path / "study")
     _profile_with_forced_gpu(workdir)
     with LocalCluster({"cpu": True, "gpu": False}) as cluster:
-        env = {**cluster.env, "PYTHONHASHSEED": "0",
-               "RLVR_SLURM_PARTITION": "cpu", "RLVR_SLURM_GPU_PARTITION": "gpu"}
-        for name in ["RLVR_SLURM_ACCOUNT", "RLVR_SLURM_GPU_MODEL", "RLVR_SLURM_STATUS_COMMAND",
-                     "SNAKEMAKE_PROFILE"]:
-            env.pop(name, None)
-        # SIGINT, not SIGTERM: the plugin cancels its SLURM jobs only on SIGINT.
-        command = ["timeout", "-s", "INT", "-k", "30", str(RUN_LIMIT_S),
-                   sys.executable, "-m", "snakemake", "--profile", "profiles/slurm",
-                   "--configfile", TEST_CONFIG, "--slurm-init-seconds-before-status-checks", "2"]
-        result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
+        result = _run_with_profile(cluster, workdir, "--configfile", TEST_CONFIG)
         log = result.stdout + result.stderr
         assert result.returncode == 0, f"{log[-6000:]}\n{cluster.logs()}"
         jobs = cluster.jobs()
@@ -107,12 +114,61 @@ def test_slurm_profile_matches_local_run(test_study, tmp_path):
             assert "gpu:" not in tres or tres.endswith("gpu:0"), job
         assert job["Partition"] == ("gpu" if rule in GPU_RULES else "cpu"), job
         # One task per job, GPU jobs included (profile: tasks_per_gpu 0, no --ntasks-per-gpu;
-        # tests/unit/test_profiles.py checks the sbatch line of a gpu=2 job, which this
-        # one-GPU node cannot run).
+        # a gpu=2 job: test_a_tensor_parallel_job_is_one_task_with_both_gpus).
         assert job.get("NumTasks") in ("1", "N/A"), job
 
     # Logs of successful jobs are kept under logs/slurm.
     assert len(list((workdir / "logs" / "slurm").rglob("*.log"))) == len(jobs)
+
+
+# A sampling job of a tensor-parallel checkpoint, as the profile sees it (the rule's name
+# picks its set-resources): it asks two GPUs and appends, from every task that runs it, the
+# GPUs and the task count SLURM gave that task.
+TWO_GPU_SNAKEFILE = """\
+localrules: all
+
+
+rule all:
+    input:
+        "gpus.txt",
+
+
+rule sample_model:
+    output:
+        "gpus.txt",
+    threads: 1
+    resources:
+        gpu=2,
+        mem_mb=200,
+        runtime=5,
+    shell:
+        'echo "$CUDA_VISIBLE_DEVICES $SLURM_STEP_NUM_TASKS" >> {output}'
+"""
+
+
+def test_a_tensor_parallel_job_is_one_task_with_both_gpus(tmp_path):
+    _require_slurm()
+    workdir = tmp_path / "tp"
+    workdir.mkdir()
+    shutil.copytree(REPO / "profiles", workdir / "profiles")
+    (workdir / "Snakefile").write_text(TWO_GPU_SNAKEFILE)
+    with LocalCluster({"cpu": True, "gpu": False}) as cluster:
+        assert cluster.gpus >= 2
+        result = _run_with_profile(cluster, workdir, "--verbose", limit_s=300)
+        log = result.stdout + result.stderr
+        assert result.returncode == 0, f"{log[-6000:]}\n{cluster.logs()}"
+        jobs = cluster.jobs()
+
+    # The sbatch line the plugin ran: both GPUs, the rule's threads per GPU, no task count.
+    sbatch = [line for line in log.splitlines() if line.startswith("sbatch call:")]
+    assert len(sbatch) == 1, log[-6000:]
+    assert " --gpus=2 " in sbatch[0] and "--cpus-per-gpu=1" in sbatch[0], sbatch[0]
+    assert "--ntasks" not in sbatch[0], sbatch[0]
+    # What SLURM made of it: one job of one task holding both GPUs ...
+    assert len(jobs) == 1 and jobs[0]["JobState"] == "COMPLETED", jobs
+    assert jobs[0]["NumTasks"] == "1" and jobs[0]["TresPerJob"] == "gres:gpu:2", jobs[0]
+    # ... and what ran: one task (one line written), which saw both GPUs.
+    assert (workdir / "gpus.txt").read_text().split("\n") == ["0,1 1", ""]
 
 
 def test_missing_slurm_is_a_stated_skip_and_under_ci_a_failure(monkeypatch):

@@ -10,10 +10,12 @@ study's models), so a token would change if its uniform fell within that roundin
 boundary: measured 1e-10 (2048 vs 64 rows) to 1e-7 (vs 7 rows) per token, and none does
 here or in any sampling job of the test study at 7, 100, 512 or 4096 rows.
 
-Scoring is different: a score is a float, and studies.perplexity.batch_size (and the
-checkpoint studies' batch_size) changes log-probs in the last bit on this path (e.g. 76 of
-1,946 tokens by 4.8e-7 at 5 rows vs 256), enough to change the perplexity table's digits.
-So those stay params; tests/unit/test_perplexity.py bounds the difference.
+Scoring is stricter: a score is a float, and right-padded batches changed log-probs in the
+last bit (e.g. 76 of 1,946 tokens by 4.8e-7 at 5 rows vs 256), enough to change the
+perplexity table's digits. So scoring batches hold one length each, nothing padded, and
+the bits no longer depend on studies.perplexity.batch_size on a CPU in float32: it is no
+param there (analyses.perplexity.batch_size_param; tests/unit/test_perplexity.py checks the
+bytes, tests/unit/test_sampling_params.py the rules' params).
 """
 
 from __future__ import annotations

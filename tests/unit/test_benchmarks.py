@@ -34,11 +34,24 @@ def test_each_shipped_file(name, tmp_path):
     assert table.question.str.strip().str.len().gt(0).all()
     assert table.reference_answer.str.strip().str.len().gt(0).all()
     assert manifest["source_sha256"] == SHIPPED[name]["sha256"]
-    first = write_normalised(table, manifest, tmp_path / "a.jsonl", tmp_path / "a.json")
-    second = write_normalised(table, manifest, tmp_path / "b.jsonl", tmp_path / "b.json")
+    first, second = (write_normalised(table, manifest, tmp_path / folder / "problems.jsonl",
+                                      tmp_path / folder / "manifest.json") for folder in "ab")
     assert first["normalised_sha256"] == second["normalised_sha256"]  # byte-stable
-    back = read_normalised(tmp_path / "a.jsonl")
+    back = read_normalised(tmp_path / "a" / "problems.jsonl")
     assert back.equals(table)
+
+
+def test_a_catalog_file_found_from_another_working_directory_reads_the_same(tmp_path,
+                                                                           monkeypatch):
+    """`--directory` elsewhere: the rule hands the file it found, the spec keeps its
+    catalog-relative name (so the manifest does not depend on where the run is)."""
+    here, _ = load_benchmark("aime24", SHIPPED["aime24"], root=REPO)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        load_benchmark("aime24", SHIPPED["aime24"])
+    there, manifest = load_benchmark("aime24", SHIPPED["aime24"],
+                                     file=REPO / SHIPPED["aime24"]["file"])
+    assert there.equals(here) and manifest["origin"].startswith("file sha256:")
 
 
 def test_gold_answers_where_they_hide():

@@ -6,13 +6,14 @@ import pytest
 
 from rlvr_boundary.report.claims import (
     benchmark_seed,
-    crossover_k,
+    crossover_of,
     evaluate_claims,
     paired_difference,
     verdict_from_ci,
 )
 from rlvr_boundary.report.decision import aggregate_verdicts
 from rlvr_boundary.report.markdown import CLAIM_FIELDS
+from rlvr_boundary.stats.exact import sign_flips
 from rlvr_boundary.stats.passk import bootstrap_weights, pass_at_k
 
 ALLOWED = {"holds", "does not hold", "inconclusive", "not computed", "not estimable"}
@@ -115,7 +116,7 @@ def test_paired_difference_rejects_different_problem_sets():
         paired_difference(a, b, 1, bootstrap_weights(3, 10, seed=0))
 
 
-def test_crossover_k_matches_brute_force():
+def test_crossover_matches_brute_force():
     # Base: one correct sample in 64 on every problem (pass@k = k/64).
     # RL: 40/64 on half the problems, 0 on the rest (pass@k ~ 0.5 at every k).
     n, problems = 64, 40
@@ -126,23 +127,22 @@ def test_crossover_k_matches_brute_force():
         if brute_mean_pass(base_correct, n, k) >= brute_mean_pass(rl_correct, n, k)
     )
     base, rl = table("base", "x", base_correct, n), table("rl", "x", rl_correct, n)
-    k, low, high = crossover_k(base, rl, bootstrap_weights(problems, 500, seed=0))
-    assert k == expected
-    assert 1 < k < n
-    assert low <= k <= high
-    # With every resample equal to the original sample the interval collapses to the point.
-    unit_weights = np.ones((5, problems), dtype=int)
-    assert crossover_k(base, rl, unit_weights) == (expected, expected, expected)
+    cross = crossover_of(base, rl, sign_flips(problems, 500, seed=0))
+    assert cross.point == expected
+    assert 1 < cross.point < n
+    assert cross.ci_low <= cross.point <= cross.ci_high
+    # Every lead change: RL from k=1, the base from the crossover on.
+    assert cross.lead_changes == ((1, "RL"), (expected, "base"))
 
 
-def test_crossover_k_none_when_rl_dominates():
+def test_crossover_none_when_rl_dominates():
     n = 32
     base_correct = np.r_[np.full(20, 2), np.zeros(20, dtype=int)]
     rl_correct = np.r_[np.full(20, 20), np.full(20, 5)]  # superset of base's solved problems
     base, rl = table("base", "x", base_correct, n), table("rl", "x", rl_correct, n)
-    k, low, high = crossover_k(base, rl, bootstrap_weights(40, 500, seed=0))
-    assert k is None
-    assert low == high == n + 1
+    cross = crossover_of(base, rl, sign_flips(40, 500, seed=0))
+    assert cross.point is None and not cross.base_ahead
+    assert cross.ci_high == n + 1
 
 
 # --- evaluate_claims on planted tables --------------------------------------------------
@@ -237,7 +237,7 @@ def test_evaluate_claims_rows_complete_and_deterministic():
     assert sorted(overall) == [f"C{i}" for i in range(1, 9)]
     assert all(r["verdict"] in ALLOWED for r in rows)
     assert set(CLAIM_FIELDS) == set(rows[0])
-    assert "issue #4" in overall["C3"]["evidence"] and "`algorithms`" in overall["C6"]["evidence"]
+    assert "`boundary`" in overall["C3"]["evidence"] and "`algorithms`" in overall["C6"]["evidence"]
     assert overall["C6"]["verdict"] == "not computed"
 
 

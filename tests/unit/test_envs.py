@@ -155,6 +155,7 @@ MODULE_PACKAGES = {
     "yaml": "pyyaml", "scipy": "scipy", "sklearn": "scikit-learn", "safetensors": "safetensors",
     "tokenizers": "tokenizers", "jsonschema": "jsonschema", "tqdm": "tqdm",
     "snakemake": "snakemake", "sympy": "sympy", "deepspeed": "deepspeed", "peft": "peft",
+    "scorio": "scorio",
 }
 
 # Imports a library makes for our code when a setting asks for them, invisible in our
@@ -186,6 +187,9 @@ LAZY_NOT_IN_ENV = {
 }
 # The tiny world's RL: TRL's own generation; `rl.use_vllm` there needs vllm installed by the
 # user (schemas/config.schema.yaml says so). Paper-scale RL has envs/train-vllm.yaml.
+# The provenance merge reads the jobs' records; only the jobs themselves ask torch for GPUs.
+LAZY_NOT_IN_ENV[("write_checkpoint_provenance", "torch")] = ("job_environment asks torch for "
+                                                           "GPUs inside sampling and training jobs")
 LAZY_NOT_IN_ENV[("train_rl", "vllm")] = ("rl.use_vllm is off by default in the tiny world, "
                                          "whose rollouts are TRL's own generation")
 # vLLM sampling and scoring run with backend vllm in envs/sample-vllm.yaml (SAMPLING_ENV), or

@@ -14,6 +14,7 @@ from rlvr_boundary.grading.counting import (
     grade_samples,
     grading_summary,
 )
+from rlvr_boundary.workflow.recorded import write_recorded_parquet
 from rlvr_boundary.world.data import problems_frame
 from rlvr_boundary.world.task import Problem
 
@@ -70,7 +71,7 @@ def test_bad_counts_are_refused():
 
 def test_grade_benchmark_uses_the_benchmarks_grader(tmp_path):
     path = tmp_path / "b.parquet"
-    BENCHMARK.to_parquet(path)
+    write_recorded_parquet(BENCHMARK, path)  # as make_task_data writes it
     graded = grade_benchmark(_samples(), str(path), {"kind": "tiny_world", "claim_metric": "trace"})
     pd.testing.assert_frame_equal(graded, grade_samples(_samples(), BENCHMARK, "trace"))
     with pytest.raises(ValueError, match="unknown grader 'exact'"):

@@ -15,14 +15,16 @@ import pandas as pd
 import pytest
 import torch
 
-from rlvr_boundary.sampling.benchmarks import apply_template
+from rlvr_boundary.sampling.benchmarks import apply_template, write_normalised
 from rlvr_boundary.world.data import draw_problems, problems_frame
 from rlvr_boundary.models.modeling import load_checkpoint, save_checkpoint
 from tiny_models import ARCH, tiny_world_model
 from rlvr_boundary.stats.passk import bootstrap_weights
 from rlvr_boundary.analyses.perplexity import (PERPLEXITY_COLUMNS, TokenLogprobs, completion_logprobs,
                                       match_entropy, perplexity_shift, perplexity_table,
-                                      pooled_entropy, select_samples, token_entropy)
+                                      pooled_entropy, select_samples, token_entropy,
+                                      _same_length_batches, batch_size_param)
+from rlvr_boundary.workflow.job_io import write_csv
 from rlvr_boundary.report.perplexity_plots import plot_perplexity_distributions
 from rlvr_boundary.report.plots import save_figure
 from rlvr_boundary.training.pretrain import pretrain
@@ -114,24 +116,62 @@ def test_repeated_sequences_are_scored_once_and_mapped_back(model_and_tokenizer)
     assert entropy.entropy_sum[0] == entropy.entropy_sum[2] != entropy.entropy_sum[1]
 
 
-def test_batch_size_and_padding_do_not_change_scores(model_and_tokenizer):
-    model, tokenizer = model_and_tokenizer
-    rng = np.random.default_rng(0)
-    n = 23
+def _varied_sequences(n: int, seed: int = 0):
+    """n sequences of many lengths, stopped and truncated."""
+    rng = np.random.default_rng(seed)
     prompts = [PROMPTS[i] for i in rng.integers(len(PROMPTS), size=n)]
     completions = ["".join(rng.choice(list(ALPHABET), size=int(rng.integers(0, 20)))) for _ in range(n)]
     finish = [["stop", "length"][i] for i in rng.integers(2, size=n)]
     finish = [f if c or f == "stop" else "stop" for c, f in zip(completions, finish)]
+    return prompts, completions, finish
+
+
+def test_batch_size_changes_no_score_bit_on_a_cpu(model_and_tokenizer):
+    """One length per batch, nothing padded: on a CPU in float32 the same bits whatever the
+    batch size (padded batches moved log-probs by up to ~1e-6 here), so batch_size is no
+    param of a scoring job there (batch_size_param)."""
+    model, tokenizer = model_and_tokenizer
+    n = 23
+    prompts, completions, finish = _varied_sequences(n)
     runs = [completion_logprobs(model, tokenizer, prompts, completions, finish, batch_size=b)
-            for b in (1, 7, n)]
+            for b in (1, 2, 7, n, 256)]
+    entropies = [token_entropy(model, tokenizer, prompts, completions, finish, 0.8, 0.95, b)
+                 for b in (1, 7, 256)]
     for other in runs[1:]:
         np.testing.assert_array_equal(other.n_tokens, runs[0].n_tokens)
-        assert np.abs(other.logprobs - runs[0].logprobs).max() < 1e-5
-        assert np.abs(other.sum_logprob() - runs[0].sum_logprob()).max() < 1e-5
-    # Much more padding: a long sequence added to the batch leaves the others' scores alone.
-    padded = completion_logprobs(model, tokenizer, prompts + ["1+1+1+1+1+1="],
-                                 completions + ["+1=2" * 7], finish + ["length"], batch_size=n + 1)
-    assert np.abs(padded.sum_logprob()[:n] - runs[0].sum_logprob()).max() < 1e-5
+        assert other.logprobs.tobytes() == runs[0].logprobs.tobytes()
+    for other in entropies[1:]:
+        pd.testing.assert_frame_equal(other, entropies[0], check_exact=True)
+    # Sequences of other lengths in the batch (once padding) leave the others' scores alone.
+    more = completion_logprobs(model, tokenizer, prompts + ["1+1+1+1+1+1="],
+                               completions + ["+1=2" * 7], finish + ["length"], batch_size=n + 1)
+    assert more.logprobs[:n, :runs[0].logprobs.shape[1]].tobytes() == runs[0].logprobs.tobytes()
+    # And they match one sequence at a time through the plain forward.
+    for i in range(n):
+        expected = reference_logprobs(model, tokenizer, prompts[i], completions[i], finish[i])
+        np.testing.assert_allclose(runs[0].logprobs[i, :len(expected)], expected, atol=1e-5)
+
+
+def test_batches_hold_one_length_and_at_most_batch_size_rows():
+    lengths = [5, 3, 5, 5, 2, 3, 5, 9]
+    order = np.argsort([-n for n in lengths], kind="stable")
+    for batch_size in (1, 2, 3, 100):
+        batches = list(_same_length_batches(order, lengths, batch_size))
+        assert all(len({lengths[i] for i in rows}) == 1 for rows in batches)
+        assert all(1 <= len(rows) <= batch_size for rows in batches)
+        assert np.concatenate(batches).tolist() == order.tolist()
+    assert [len(rows) for rows in _same_length_batches(order, lengths, 3)] == [1, 3, 1, 2, 1]
+
+
+def test_batch_size_is_a_param_only_where_it_can_change_a_score():
+    assert batch_size_param(256, "cpu") is None  # the tiny world
+    assert batch_size_param(4, "cpu", "auto") is None  # auto is float32 on a CPU
+    assert batch_size_param(4, "cuda", "float32", "vllm") is None  # vLLM never reads it
+    assert batch_size_param(4, "cpu", "float32", "vllm-cpu") is None
+    assert batch_size_param(4, "cuda", "bfloat16") == 4
+    assert batch_size_param(4, "cuda") == 4  # a GPU's kernels follow the batch's shape
+    assert batch_size_param(4, "auto", "float32") == 4  # may resolve to a GPU
+    assert batch_size_param(4, "cpu", "bfloat16") == 4
 
 
 def test_eos_is_scored_only_after_a_stopped_sample(model_and_tokenizer):
@@ -278,6 +318,18 @@ def two_scorers(trained_checkpoint, tmp_path_factory):
     return {"m": trained_checkpoint[0], "u": path}
 
 
+def test_a_perplexity_table_is_the_same_bytes_at_any_batch_size(two_scorers, tmp_path):
+    """What a scoring job writes does not depend on batch_size (on a CPU in float32)."""
+    responses, pairs = {"A": RESPONSES_A, "B": RESPONSES_B}, [("m", "A"), ("m", "B"), ("u", "B")]
+    written = []
+    for batch_size in (1, 4, 256):
+        table = perplexity_table(two_scorers, responses, pairs, {"A": PROMPTS_A, "B": PROMPTS_B},
+                                 samples_per_problem=2, batch_size=batch_size)
+        write_csv(table, tmp_path / "table.csv")  # as scripts/score_perplexity.py writes it
+        written.append((tmp_path / "table.csv").read_bytes())
+    assert written[0] == written[1] == written[2]
+
+
 def test_per_set_prompts_equal_scoring_each_set_with_its_own_prompts(two_scorers):
     responses = {"A": RESPONSES_A, "B": RESPONSES_B}
     pairs = [("m", "A"), ("m", "B"), ("u", "B")]
@@ -410,9 +462,10 @@ def test_checkpoint_perplexity_rule_script(hub_snapshots, tmp_path, monkeypatch)
         manifests.append(tmp_path / f"{name}.json")
         manifests[-1].write_text(json.dumps({"path": str(hub_snapshots[key])}))
     problems, responses, frames = [], [], {}
-    for benchmark in benchmarks:
-        problems.append(tmp_path / f"{benchmark}.jsonl")
-        HUB_QUESTIONS.assign(source="test").to_json(problems[-1], orient="records", lines=True)
+    for benchmark in benchmarks:  # as prepare_benchmark writes them
+        problems.append(tmp_path / benchmark / "problems.jsonl")
+        write_normalised(HUB_QUESTIONS.assign(source="test"), {"benchmark": benchmark},
+                         problems[-1], problems[-1].with_name("manifest.json"))
     for i, model in enumerate(responded):
         for j, benchmark in enumerate(benchmarks):
             frames[model, benchmark] = hub_responses(10 * i + j)

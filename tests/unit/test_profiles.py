@@ -197,3 +197,16 @@ def test_tensor_parallel_sampling_is_one_slurm_task_with_all_its_gpus(monkeypatc
     assert "tasks_per_gpu=0" in _parse(SLURM)["default-resources"]
     cpu_job = _slurm_job("make_task_data", threads=2)
     assert "--ntasks=1" in _sbatch_line(cpu_job) and "--gpus" not in _sbatch_line(cpu_job)
+
+
+def test_multi_gpu_training_is_one_slurm_task_with_all_its_gpus():
+    # train_paper_rl asks gpu = train.gpus (rules/checkpoints.smk); `accelerate launch`
+    # starts the one process per GPU inside the job's single task.
+    from snakemake_executor_plugin_slurm_jobstep import get_cpu_setting, get_gpu_setting
+
+    job = _slurm_job("train_paper_rl", threads=8, gpu=8)
+    sbatch = _sbatch_line(job)
+    assert " --gpus=8" in sbatch and "--ntasks" not in sbatch, sbatch
+    assert "--cpus-per-gpu=8" in sbatch, sbatch
+    assert get_gpu_setting(job) == "--gpus=8" and get_cpu_setting(job, True) == "--cpus-per-gpu=8"
+    assert "tasks" not in _resources(_parse(SLURM)["set-resources"])["train_paper_rl"]

@@ -136,16 +136,77 @@ def test_summary_and_report(counts, passk):
 
     assert summary["C1"]["value"] == pytest.approx(point(RL, 1) - point(BASE, 1), abs=1e-12)
     assert summary["C2"]["value"] == pytest.approx(point(BASE, 128) - point(RL, 128), abs=1e-12)
-    # The crossover is the first k of the table where base >= RL.
+    c2 = summary["C2"]
+    # The crossover is the first k of the table where base >= RL, and the only lead change.
     base_curve = passk[passk.model == BASE].sort_values("k").pass_at_k.to_numpy()
     rl_curve = passk[passk.model == RL].sort_values("k").pass_at_k.to_numpy()
-    assert summary["C2"]["crossover_k"] == int(np.argmax(base_curve >= rl_curve)) + 1
-    assert summary["C2"]["crossover_ci_low"] <= summary["C2"]["crossover_k"] <= summary["C2"]["crossover_ci_high"]
+    first = int(np.argmax(base_curve >= rl_curve)) + 1
+    assert c2["crossover_k"] == first
+    assert c2["lead_changes"] == [[1, "RL"], [first, "base"]]
+    assert c2["crossover_ci_low"] <= first <= c2["crossover_ci_high"]
     assert summary["models"]["base"]["total_correct"] == 39291
+    for short, model in (("base", BASE), ("simplerl", RL)):  # Bayes@N: mean of (c+1)/(n+2)
+        c = counts[counts.model == model].c
+        posterior = summary["models"][short]["bayes_at_n"]
+        assert posterior["mean"] == pytest.approx(((c + 1) / 130).mean(), abs=1e-12)
+        assert posterior["ci_low"] < posterior["mean"] < posterior["ci_high"]
     markdown = real_report_markdown(summary)
     for text in ("cc1107yss/limit-of-rlvr-qwen7b-math500-reproduction", "lenient",
-                 "Assumed problem order", "crossover k = ", "base only 19", "RL only 3"):
+                 "Assumed problem order", f"crossover k={first}", "base only 19", "RL only 3",
+                 "simultaneous 95%", "**Power** at 500 problems", "| Bayes@N |"):
         assert text in markdown
+
+
+def _ks(text):
+    """"1-7,9" -> {1, ..., 7, 9}."""
+    ks = set()
+    for part in filter(None, text.split(",")):
+        low, _, high = part.partition("-")
+        ks |= set(range(int(low), int(high or low) + 1))
+    return ks
+
+
+def test_summary_crossover_is_the_all_crossings_one(counts, passk):
+    """The real section's crossover is stats.crossover's (the claims' own), not a first
+    crossing with a bootstrap interval: its interval runs from the end of RL's significant
+    lead at small k to the start of the base's significant lead."""
+    settings = {**REAL_DEFAULTS, "bootstrap_resamples": 300}
+    c2 = real_summary(counts, passk, coverage_sets(counts, BASE, RL), accuracy_histogram(counts),
+                      settings, 11)["C2"]
+    rl_ahead, base_ahead = _ks(c2["rl_ahead_k"]), _ks(c2["base_ahead_k"])
+    # RL leads significantly at small k and the base at large k (pass@1: +0.165 for RL,
+    # pass@128: +0.032 for the base, both with CIs clear of 0).
+    assert 1 in rl_ahead and 128 in base_ahead and not rl_ahead & base_ahead
+    assert max(rl_ahead) < c2["crossover_k"] <= min(base_ahead)
+    run = max(k for k in range(0, 129) if set(range(1, k + 1)) <= rl_ahead)
+    assert (c2["crossover_ci_low"], c2["crossover_ci_high"]) == (run + 1, min(base_ahead))
+    base_curve = passk[passk.model == BASE].sort_values("k").pass_at_k.to_numpy()
+    rl_curve = passk[passk.model == RL].sort_values("k").pass_at_k.to_numpy()
+    assert all(base_curve[k - 1] < rl_curve[k - 1] for k in rl_ahead)
+    assert all(base_curve[k - 1] > rl_curve[k - 1] for k in base_ahead)
+    assert c2["flat_k"] == ""  # some problem is unsolved by one model at every k
+
+
+def test_summary_power_is_the_claims_mde(counts, passk):
+    from rlvr_boundary.stats.exact import paired_mde
+    from rlvr_boundary.stats.power import normal_mde
+
+    summary = real_summary(counts, passk, coverage_sets(counts, BASE, RL),
+                           accuracy_histogram(counts),
+                           {**REAL_DEFAULTS, "bootstrap_resamples": 50}, 0)
+    base = counts[counts.model == BASE].sort_values("problem_id")
+    rl = counts[counts.model == RL].sort_values("problem_id")
+    d1 = rl.c.to_numpy() / 128 - base.c.to_numpy() / 128
+    assert summary["C1"]["power"]["mde"] == pytest.approx(paired_mde(d1, False, 0.95)[0])
+    needed = summary["C1"]["power"]["problems_needed"]
+    sd = d1.std(ddof=1)
+    assert normal_mde(sd, needed) <= 0.05 < normal_mde(sd, needed - 1)
+    d2 = (rl.c.to_numpy() > 0).astype(float) - (base.c.to_numpy() > 0).astype(float)
+    assert summary["C2"]["power"]["mde"] == pytest.approx(paired_mde(-d2, True, 0.95)[0])
+    # 22 of 500 problems differ at k = 128: a difference of 0.05 cannot occur, so the size
+    # asked for is the one that detects a difference of 0.044.
+    assert summary["C2"]["power"]["spread"] == pytest.approx(22 / 500)
+    assert "above the discordance" in summary["C2"]["power"]["method"]
 
 
 def test_defaults_equal_the_schema_fragment():

@@ -8,8 +8,10 @@ from rlvr_boundary.report.sections import (
     real_section,
     regimes_section,
     stop_reasons_section,
+    temperature_section,
     training_length_section,
 )
+from rlvr_boundary.report.precision import bayes_section
 
 
 def test_regimes_section_states_the_paper_regime_and_every_row():
@@ -50,3 +52,32 @@ def test_stop_reasons_section_escapes_stop_strings():
                           "share": [0.75, 0.25]})
     last = stop_reasons_section(stops).splitlines()[-1]
     assert last == "| m | b | 0.6 | 4 | `<\\|im_end\\|>` 75.0%, `\\nProblem` 25.0% |"
+
+
+def test_temperature_section_shows_the_crossover_interval_and_where_either_leads():
+    row = dict(rl_model="r", benchmark="b", comparison="same temperature", base_temperature=1.0,
+               rl_temperature=1.0, base_entropy=0.9, rl_entropy=0.2, k_max=16, gap_k_max=0.3,
+               gap_ci_low=0.1, gap_ci_high=0.5)
+    table = pd.DataFrame([
+        {**row, "crossover_k": 3.0, "crossover_ci_low": 2.0, "crossover_ci_high": 9.0,
+         "lead_changes": "RL@1;base@3", "rl_ahead_k": "1", "base_ahead_k": "9-16"},
+        {**row, "comparison": "entropy-matched", "crossover_k": float("nan"),
+         "crossover_ci_low": 1.0, "crossover_ci_high": 17.0, "lead_changes": "RL@1",
+         "rl_ahead_k": float("nan"), "base_ahead_k": float("nan")},
+        {**row, "crossover_k": float("nan"), "crossover_ci_low": 1.0, "crossover_ci_high": 17.0,
+         "lead_changes": float("nan"), "rl_ahead_k": float("nan"),
+         "base_ahead_k": float("nan")}])
+    lines = temperature_section(table).splitlines()
+    assert lines[-3].endswith("| +0.300 [+0.100, +0.500] | 3 [2, 9] | 1 | 9-16 |")
+    assert lines[-2].endswith("| +0.300 [+0.100, +0.500] | none [1, >16] |  |  |")
+    assert lines[-1].endswith("| flat at every k |  |  |")
+
+
+def test_bayes_section_puts_the_credible_interval_beside_pass_at_1():
+    row = dict(model="m", benchmark="b", temperature=1.0, metric="trace", n=8, n_problems=30,
+               pass_at_1=0.5, pass_at_1_ci_low=0.4, pass_at_1_ci_high=0.6, bayes_mean=0.5,
+               bayes_sd=0.02, ci_low=0.46, ci_high=0.54, ci_level=0.95, prior="uniform")
+    table = pd.DataFrame([row, {**row, "temperature": 0.5, "model": "hot"}])
+    text = bayes_section(table, "trace", 1.0)
+    assert "| m | b | 8 | 30 | 0.500 [0.400, 0.600] | 0.500 [0.460, 0.540] | 0.0200 |" in text
+    assert "hot" not in text and "Prior: uniform" in text

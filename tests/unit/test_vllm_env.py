@@ -11,7 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 VLLM_TESTS = ["tests/unit/test_sampling_vllm.py", "tests/unit/test_paper_vllm.py",
-              "tests/unit/test_checkpoint_sampling.py"]
+              "tests/unit/test_checkpoint_sampling.py", "tests/unit/test_rl_vllm.py"]
 
 
 def test_vllm_backend_tests_pass_in_the_vllm_environment():

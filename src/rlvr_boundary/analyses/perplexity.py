@@ -10,11 +10,13 @@ sample stopped (``finish_reason == "stop"``); a truncated sample (``"length"``) 
 so its last token is not followed by a prediction we could score. The prompt is the one the
 responding model was given (its own template at paper scale), whichever model scores it.
 
-Sequences are right-padded and sorted by length before batching. With right padding every
-real token sits at the position it had when it was generated and can only attend to real
-tokens before it, so padding never enters a score; ``batch_size`` changes speed only (and,
-in principle, float rounding: tests bound it by 1e-5). Repeated sequences (a low-entropy
-model's samples of one problem are often identical) are scored once.
+Sequences are sorted by length and batched one length at a time: nothing is padded, every
+token sits at the position it had when it was generated, and a sequence's scores do not
+depend on which or how many sequences share its batch. On a CPU in float32 that holds bit
+for bit, so there ``batch_size`` changes speed only and is no param of a scoring job
+(:func:`batch_size_param`; padded batches used to move scores by up to ~1e-6). Repeated
+sequences (a low-entropy model's samples of one problem are often identical) are scored
+once.
 
 Per-token perplexity is confounded by length (later tokens of a chain are easier or harder
 than early ones), so every table also has a matched-length variant: the mean NLL over the
@@ -44,8 +46,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Sequences per forward pass. On CPU (tiny models, 1 thread) 256 rows were faster than 512
-# (12.7 vs 15.2 s for 19,200 sequences) and 2048 (29.5 s): activations stay in cache.
+# Sequences per forward pass (at most: a batch holds one length). On CPU (tiny models,
+# 1 thread) 256 rows were faster than 512 (12.7 vs 15.2 s for 19,200 sequences) and 2048
+# (29.5 s): activations stay in cache.
 DEFAULT_BATCH_SIZE = 256
 PROGRESS_EVERY_S = 30.0  # a log line with rate and ETA this often while scoring
 
@@ -87,6 +90,19 @@ class TokenLogprobs:
             mean = np.where(self.n_tokens > 0, total / self.n_tokens, np.nan)
         return pd.DataFrame({"sum_logprob": total, "n_tokens": self.n_tokens,
                              "mean_logprob": mean})
+
+
+def batch_size_param(batch_size: int, device: str, dtype: str | None = "float32",
+                     backend: str = "hf") -> int | None:
+    """``batch_size`` as a scoring job records it among its params (whose change reruns the
+    job): None where the scores cannot depend on it - transformers on a CPU in float32
+    (batches of one length: the same bits whatever the batch) and the vLLM backends (they
+    batch on their own and never read it) - and the job reads it from the config instead;
+    ``batch_size`` itself elsewhere (on a GPU, or in half precision, kernels follow the
+    batch's shape)."""
+    if backend != "hf" or (device == "cpu" and dtype in (None, "auto", "float32")):
+        return None
+    return batch_size
 
 
 # --- encoding and the shared forward pass ---------------------------------------------------
@@ -140,7 +156,10 @@ def _scored_logits(model, prompt_ids: list[list[int]], scored_ids: list[list[int
                    batch_size: int) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
     """Yields (sequence indices, logits (b, T, V) predicting each scored token, lengths (b,)).
 
-    Sequences go longest first, right-padded, so each batch holds similar lengths.
+    Sequences go longest first in batches of one length each (at most ``batch_size`` rows):
+    nothing is padded, so a sequence's logits are the same whichever sequences share its
+    batch and however many there are (on a CPU in float32, bit for bit: the scores do not
+    depend on ``batch_size``; tests/unit/test_perplexity.py).
     """
     import torch
 
@@ -152,31 +171,39 @@ def _scored_logits(model, prompt_ids: list[list[int]], scored_ids: list[list[int
     if context and longest > context:
         raise ValueError(f"a sequence of {longest} tokens exceeds the model's context ({context})")
     order = np.argsort([-len(f) for f in full], kind="stable")
-    pad_id = 0  # masked and never scored, so any id would do
     device = model.device
     started = last_log = time.perf_counter()
+    done = 0
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            if start and time.perf_counter() - last_log >= PROGRESS_EVERY_S:
+        for rows in _same_length_batches(order, [len(f) for f in full], batch_size):
+            if done and time.perf_counter() - last_log >= PROGRESS_EVERY_S:
                 last_log = time.perf_counter()
-                log.info("scored sequences %s", progress_line(start, len(order), started))
-            rows = order[start:start + batch_size]
-            width = max(len(full[i]) for i in rows)
-            input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-            attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for r, i in enumerate(rows):
-                input_ids[r, :len(full[i])] = torch.tensor(full[i], dtype=torch.long)
-                attention_mask[r, :len(full[i])] = 1
+                log.info("scored sequences %s", progress_line(done, len(order), started))
+            done += len(rows)
+            input_ids = torch.tensor([full[i] for i in rows], dtype=torch.long)
             lengths = torch.tensor([len(scored_ids[i]) for i in rows], dtype=torch.long)
-            span = int(lengths.max())
+            span, width = int(lengths.max()), input_ids.shape[1]
             # The logit at position p predicts token p + 1: the first scored token of row r is
             # at len(prompt), so its logit is at len(prompt) - 1.
             first = torch.tensor([len(prompt_ids[i]) - 1 for i in rows], dtype=torch.long)
             positions = (first[:, None] + torch.arange(span)[None, :]).clamp(max=width - 1)
-            logits = model(input_ids=input_ids.to(device),
-                           attention_mask=attention_mask.to(device)).logits
+            logits = model(input_ids=input_ids.to(device)).logits  # no padding, no mask
             picked = logits.gather(1, positions.to(device)[:, :, None].expand(-1, -1, logits.shape[-1]))
             yield rows, picked.float(), lengths
+
+
+def _same_length_batches(order: np.ndarray, lengths: list[int],
+                         batch_size: int) -> Iterator[np.ndarray]:
+    """``order`` (sorted by length) cut into runs of one length, each in chunks of at most
+    ``batch_size``."""
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and lengths[order[end]] == lengths[order[start]]:
+            end += 1
+        for chunk in range(start, end, batch_size):
+            yield order[chunk:min(chunk + batch_size, end)]
+        start = end
 
 
 def completion_logprobs(model, tokenizer, prompts: Sequence[str], completions: Sequence[str],

@@ -326,15 +326,25 @@ def _ci(point: float, low: float, high: float, percent: bool = True) -> str:
 def real_summary(counts: pd.DataFrame, passk: pd.DataFrame, coverage: pd.DataFrame,
                  histogram: pd.DataFrame, settings: dict, seed: int) -> dict:
     """The section's numbers: pass@1 and pass@n with CIs, C1/C2 differences with paired CIs
-    and verdicts, crossover k with CI, coverage sets and the histogram's end bins."""
-    from ..report.claims import benchmark_seed, crossover_k, paired_difference, verdict_from_ci
+    and verdicts, the crossover (stats.crossover, as the claims: the first k where the base
+    leads, every lead change, and the k where either model is significantly ahead
+    simultaneously over all k, with the CI that follows), coverage sets, the histogram's end
+    bins, and the power of C1/C2 at this benchmark's size (analyses.power)."""
+    from ..report.claims import (benchmark_seed, crossover_of, flip_seed, paired_difference,
+                                 verdict_from_ci)
+    from ..stats.bayes import PRIOR, bayes_at_n
+    from ..stats.crossover import crossover_text, ranges
+    from ..stats.exact import sign_flips
     from ..stats.passk import bootstrap_weights
+    from ..stats.power import scope_power
+    from .power import POWER_TARGETS, scope_differences
 
     base, rl = REAL_MODELS["base"]["model"], REAL_MODELS["simplerl"]["model"]
     level, benchmark = float(settings["ci_level"]), settings["benchmark"]
     base_t, rl_t = _per_problem(counts, base).reset_index(), _per_problem(counts, rl).reset_index()
-    weights = bootstrap_weights(len(base_t), int(settings["bootstrap_resamples"]),
-                                benchmark_seed(seed, benchmark))
+    n_resamples = int(settings["bootstrap_resamples"])
+    weights = bootstrap_weights(len(base_t), n_resamples, benchmark_seed(seed, benchmark))
+    flips = sign_flips(len(base_t), n_resamples, flip_seed(seed, benchmark))
     k_max = int(min(base_t.n.min(), rl_t.n.min()))
 
     def at(model, k):
@@ -342,23 +352,38 @@ def real_summary(counts: pd.DataFrame, passk: pd.DataFrame, coverage: pd.DataFra
         return {"pass_at_k": float(row.pass_at_k), "ci_low": float(row.ci_low),
                 "ci_high": float(row.ci_high)}
 
+    def power(favoured, other, k, claim):
+        result = scope_power(*scope_differences(favoured, other, k), POWER_TARGETS[claim], level)
+        return {name: result[name] for name in ("mde", "target", "problems_needed", "method",
+                                                "spread")}
+
+    def bayes(model):
+        table = _per_problem(counts, model)
+        return bayes_at_n(table.n, table.c, level)
+
     c1 = paired_difference(rl_t, base_t, 1, weights, level)
     c2 = paired_difference(base_t, rl_t, k_max, weights, level)
-    cross, cross_low, cross_high = crossover_k(base_t, rl_t, weights, level)
+    cross = crossover_of(base_t, rl_t, flips, level)
     ends = histogram[histogram.bin.isin(["0", "1"])]
     return {
         "benchmark": benchmark, "temperature": float(settings["temperature"]),
         "metric": settings["metric"], "n": k_max, "problems": len(base_t),
-        "ci_level": level, "bootstrap_resamples": int(settings["bootstrap_resamples"]),
+        "ci_level": level, "bootstrap_resamples": n_resamples, "bayes_prior": PRIOR,
         "models": {short: {**spec, "total_correct": int(counts[counts.model == spec["model"]].c.sum()),
-                           "pass_at_1": at(spec["model"], 1), "pass_at_n": at(spec["model"], k_max)}
+                           "pass_at_1": at(spec["model"], 1),
+                           "pass_at_n": at(spec["model"], k_max), "bayes_at_n": bayes(spec["model"])}
                    for short, spec in REAL_MODELS.items()},
         "C1": {"difference": "pass@1(RL) - pass@1(base)", "value": c1[0], "ci_low": c1[1],
-               "ci_high": c1[2], "verdict": verdict_from_ci(c1[1], c1[2])},
+               "ci_high": c1[2], "verdict": verdict_from_ci(c1[1], c1[2]),
+               "power": power(rl_t, base_t, 1, "C1")},
         "C2": {"difference": f"pass@{k_max}(base) - pass@{k_max}(RL)", "value": c2[0],
                "ci_low": c2[1], "ci_high": c2[2], "verdict": verdict_from_ci(c2[1], c2[2]),
-               "crossover_k": cross, "crossover_ci_low": cross_low,
-               "crossover_ci_high": cross_high},
+               "crossover_k": cross.point, "crossover_ci_low": cross.ci_low,
+               "crossover_ci_high": cross.ci_high,
+               "lead_changes": [[k, who] for k, who in cross.lead_changes],
+               "rl_ahead_k": ranges(cross.rl_ahead), "base_ahead_k": ranges(cross.base_ahead),
+               "flat_k": ranges(cross.flat), "crossover": crossover_text(cross),
+               "power": power(base_t, rl_t, k_max, "C2")},
         "coverage": {row.set: {"n_problems": int(row.n_problems),
                                "problem_ids": row.problem_ids.split(";") if row.problem_ids else []}
                      for row in coverage.itertuples()},
@@ -372,11 +397,13 @@ def real_report_markdown(summary: dict) -> str:
     base, rl = summary["models"]["base"], summary["models"]["simplerl"]
     c1, c2, cov = summary["C1"], summary["C2"], summary["coverage"]
 
-    def k_text(value):
-        return f">{n}" if value > n else f"{value:g}"
+    def power_text(claim):
+        power = summary[claim]["power"]
+        mde = "none" if power["mde"] is None else f"{power['mde']:.3f}"
+        needed = (f"{power['problems_needed']:,} problems" if power["problems_needed"]
+                  else f"no size ({power['method']})")
+        return f"{claim} mde {mde}; target {power['target']:.2f} needs {needed}"
 
-    cross = ("no crossover up to k=n" if c2["crossover_k"] is None
-             else f"crossover k = {c2['crossover_k']}")
     lines = [
         f"## Real models: {base['label']} vs {rl['label']} on MATH500",
         "",
@@ -384,21 +411,33 @@ def real_report_markdown(summary: dict) -> str:
         f"metric `{summary['metric']}`; {level:.0%} CIs from {summary['bootstrap_resamples']} "
         "problem-paired bootstrap resamples (one weight matrix for both models).",
         "",
-        "| model | Hub id @ revision | correct samples | pass@1 | " f"pass@{n} |",
-        "|---|---|---:|---:|---:|",
+        "| model | Hub id @ revision | correct samples | pass@1 | Bayes@N | " f"pass@{n} |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for spec in (base, rl):
+        posterior = spec["bayes_at_n"]
         lines.append(f"| {spec['label']} | {spec['hub_id']}@{spec['revision']} | "
                      f"{spec['total_correct']:,} | {_ci(**_unpack(spec['pass_at_1']))} | "
+                     f"{_ci(posterior['mean'], posterior['ci_low'], posterior['ci_high'])} | "
                      f"{_ci(**_unpack(spec['pass_at_n']))} |")
     lines += [
+        "",
+        f"Bayes@N (Hariri et al., `scorio`): the posterior mean of the mean accuracy over these "
+        f"problems with its {level:.0%} credible interval; prior {summary['bayes_prior']}. It "
+        "covers the sampling noise of these 500 problems only, so it is far narrower than "
+        "pass@1's bootstrap CI, which also resamples the problems.",
         "",
         f"- **C1** (RL beats base at k=1): pass@1(RL) - pass@1(base) = "
         f"{_ci(c1['value'], c1['ci_low'], c1['ci_high'], percent=False)}: **{c1['verdict']}**.",
         f"- **C2** (base overtakes RL at large k): pass@{n}(base) - pass@{n}(RL) = "
-        f"{_ci(c2['value'], c2['ci_low'], c2['ci_high'], percent=False)}: **{c2['verdict']}**; "
-        f"{cross} [{level:.0%} CI {k_text(c2['crossover_ci_low'])}, "
-        f"{k_text(c2['crossover_ci_high'])}] (smallest k with pass@k(base) >= pass@k(RL)).",
+        f"{_ci(c2['value'], c2['ci_low'], c2['ci_high'], percent=False)}: **{c2['verdict']}**.",
+        f"- **Crossover** (as in the claims: the first k where the base's mean pass@k reaches "
+        "RL's, every later lead change, and the k where either model is significantly ahead, "
+        "simultaneously over every k by the paired sign-flip max-|t| test; k where both curves "
+        f"are at 0 or both at 1 are not compared): {c2['crossover']}.",
+        f"- **Power** at {summary['problems']} problems (80% power, one-sided "
+        f"{(1 - level) / 2:.1%}; the problems needed keep the per-problem spread): "
+        f"{power_text('C1')}; {power_text('C2')}.",
         f"- **C4** (coverage at k = {n}, solved = at least one correct sample): both "
         f"{cov['both']['n_problems']}, base only {cov['base_only']['n_problems']}, RL only "
         f"{cov['rl_only']['n_problems']}, neither {cov['neither']['n_problems']}.",

@@ -6,6 +6,11 @@ problem-paired CI and the crossover k:
 - same temperature: base at T vs RL at T, for every T of the study;
 - entropy-matched: the base at the reference temperature vs the RL model at the temperature
   whose mean token entropy (on its own samples) is closest to the base's.
+
+The crossover is the claims' (stats.crossover): the first k where the base leads (k where
+both curves are at 0, or both at 1, are not compared), every lead change, and the k where
+either model is significantly ahead simultaneously over all k, with the interval that
+follows (k_max + 1 = the base is never significantly ahead).
 """
 
 from __future__ import annotations
@@ -13,15 +18,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..report.claims import benchmark_seed, crossover_k, paired_difference
+from ..report.claims import benchmark_seed, crossover_of, flip_seed, paired_difference
+from ..stats.crossover import ranges
+from ..stats.exact import sign_flips
 from ..stats.passk import bootstrap_weights, pass_at_k_matrix
 from .perplexity import match_entropy
+from .regimes import _lead_changes
 from ..report.plots import plot_curves
 
 TEMPERATURE_COLUMNS = ["family", "benchmark", "rl_model", "base_model", "comparison",
                        "base_temperature", "rl_temperature", "base_entropy", "rl_entropy",
                        "base_pass_at_1", "rl_pass_at_1", "k_max", "gap_k_max", "gap_ci_low",
-                       "gap_ci_high", "crossover_k", "crossover_ci_low", "crossover_ci_high"]
+                       "gap_ci_high", "crossover_k", "crossover_ci_low", "crossover_ci_high",
+                       "lead_changes", "rl_ahead_k", "base_ahead_k", "flat_k"]
 BASE_STYLES = ["--", "-", ":", "-."]
 
 
@@ -50,6 +59,7 @@ def temperature_table(counts: pd.DataFrame, entropy: pd.DataFrame, base_of: dict
     for benchmark in sorted(entropy.benchmark.unique()):
         n_problems = counts.loc[counts.benchmark == benchmark, "problem_id"].nunique()
         weights = bootstrap_weights(n_problems, n_resamples, benchmark_seed(seed, benchmark))
+        flips = sign_flips(n_problems, n_resamples, flip_seed(seed, benchmark))
         for rl, base in sorted(base_of.items()):
             pick = matched[(matched.model == rl) & (matched.benchmark == benchmark)]
             plans = [("same temperature", t, t) for t in temperatures]
@@ -59,13 +69,16 @@ def temperature_table(counts: pd.DataFrame, entropy: pd.DataFrame, base_of: dict
                 rl_c = _table(counts, rl, benchmark, rl_t)
                 k_max = int(min(base_c.n.min(), rl_c.n.min()))
                 gap = paired_difference(base_c, rl_c, k_max, weights, level)
-                cross = crossover_k(base_c, rl_c, weights, level)
+                cross = crossover_of(base_c, rl_c, flips, level)
                 rows.append((
                     rl.split("-", 1)[0], benchmark, rl, base, comparison, base_t, rl_t,
                     _entropy_of(entropy, base, benchmark, base_t),
                     _entropy_of(entropy, rl, benchmark, rl_t),
                     float(pass_at_k_matrix(base_c.n, base_c.c, [1]).mean()),
-                    float(pass_at_k_matrix(rl_c.n, rl_c.c, [1]).mean()), k_max, *gap, *cross))
+                    float(pass_at_k_matrix(rl_c.n, rl_c.c, [1]).mean()), k_max, *gap,
+                    np.nan if cross.point is None else float(cross.point), float(cross.ci_low),
+                    float(cross.ci_high), _lead_changes(cross),
+                    ranges(cross.rl_ahead), ranges(cross.base_ahead), ranges(cross.flat)))
     return pd.DataFrame(rows, columns=TEMPERATURE_COLUMNS)
 
 

@@ -72,7 +72,10 @@ def grade_benchmark(samples: pd.DataFrame, problems_file: str, grader: dict,
     math-verify and the paper's lenient rules (``timeout_s`` per answer; truncated samples
     graded too with ``grade_truncated``, else their status is ``truncated``)."""
     if grader["kind"] == "tiny_world":
-        return grade_samples(samples, pd.read_parquet(problems_file), grader["claim_metric"])
+        from ..workflow.recorded import read_recorded_parquet
+
+        return grade_samples(samples, read_recorded_parquet(problems_file),
+                             grader["claim_metric"])
     if grader["kind"] != "math":
         raise ValueError(f"unknown grader {grader['kind']!r}: tiny_world or math")
     # Imported here: math-verify's start-up is not paid by the tiny world's jobs.

@@ -105,13 +105,15 @@ def resolve_dtype(dtype: str | None, device: str) -> str:
 
 
 def load_checkpoint(path: str | Path, device: str = "cpu", dtype: str = "float32",
-                    manifest: str | Path | dict | None = None):
+                    manifest: str | Path | dict | None = None, direct: bool = False):
     """Load a model folder (ours, or any Hub-layout causal LM) in eval mode; fp32 unless
     ``dtype`` says otherwise (bfloat16 for real checkpoints on GPUs); ``auto`` for either is
     resolved here, in the job. Every file is first checked against the sha256 recorded
     for it (:func:`~.integrity.verify_checkpoint`: the folder's checksum file, the
     ``manifest`` of a fetched model when given, Hub cache blob names): a changed file stops
-    the job with :class:`~.integrity.CheckpointCorrupted` naming it."""
+    the job with :class:`~.integrity.CheckpointCorrupted` naming it. ``direct`` on a GPU:
+    the weights go straight onto it (this process's current GPU for plain ``cuda``), with no
+    full copy in host memory first (RL: one process per GPU, each 4 bytes a parameter)."""
     device = resolve_device(device)
     dtype = resolve_dtype(dtype, device)
     path = Path(path)
@@ -120,7 +122,13 @@ def load_checkpoint(path: str | Path, device: str = "cpu", dtype: str = "float32
     verify_checkpoint(path, manifest)
     tokenizer = AutoTokenizer.from_pretrained(path)
     tokenizer.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(device)
+    if direct and device.startswith("cuda"):
+        index = torch.device(device).index
+        placement = {"": torch.cuda.current_device() if index is None else index}
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype),
+                                                     device_map=placement)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).to(device)
     use_onednn_linears(model)
     model.eval()
     return model, tokenizer

@@ -53,11 +53,11 @@ STATEMENTS = {
 
 # Claims whose numbers come from other targets of the workflow.
 COMPUTED_ELSEWHERE = {
-    "C3": "boundary analyses, issue #4 (target `boundary`)",
-    "C4": "boundary analyses, issue #4 (target `boundary`)",
-    "C5": "boundary analyses, issue #4 (target `boundary`)",
-    "C6": "six-algorithm study, issue #3 (target `algorithms`)",
-    "C8": "boundary analyses, issue #4 (target `boundary`)",
+    "C3": "boundary analyses (target `boundary`)",
+    "C4": "boundary analyses (target `boundary`)",
+    "C5": "boundary analyses (target `boundary`)",
+    "C6": "six-algorithm study (target `algorithms`)",
+    "C8": "boundary analyses (target `boundary`)",
 }
 
 
@@ -160,40 +160,6 @@ def crossover_of(base, rl, flips, level: float = 0.95):
     """stats.crossover.crossover for two count tables (aligned by problem_id)."""
     base, rl = _align(base, rl)
     return crossover(base["n"], base["c"], rl["n"], rl["c"], flips, level)
-
-
-def crossover_k(base, rl, weights, level: float = 0.95):
-    """Smallest integer k in 1..n with mean pass@k(base) >= mean pass@k(RL), leaving out k
-    where both curves are at 0 or both at 1 (nothing is compared there).
-
-    n is the largest k defined for both models. Returns (k or None, ci_low,
-    ci_high); the CI is the percentile interval of the crossover over the
-    bootstrap resamples, where a resample without a crossover counts as n + 1.
-    The claims and the regime and seed tables use :func:`crossover_of` instead (every lead
-    change and a calibrated interval); this first-crossing bootstrap stays for the real-data
-    and temperature sections.
-    """
-    base, rl = _align(base, rl)
-    k_max = _largest_k(base, rl)
-    ks = np.arange(1, k_max + 1)
-    base_pass = pass_at_k_matrix(base["n"], base["c"], ks)
-    rl_pass = pass_at_k_matrix(rl["n"], rl["c"], ks)
-    diff = base_pass - rl_pass
-    n_problems = diff.shape[0]
-    flat = (((base_pass == 0) & (rl_pass == 0)).all(axis=0)
-            | ((base_pass == 1) & (rl_pass == 1)).all(axis=0))
-
-    def first_k(mean_diff):  # mean_diff: (..., K) -> first k with base >= RL, else k_max + 1
-        crossed = (mean_diff >= 0) & ~flat
-        return np.where(crossed.any(axis=-1), crossed.argmax(axis=-1) + 1, k_max + 1)
-
-    point = int(first_k(diff.mean(axis=0)))
-    per_resample = first_k(np.asarray(weights) @ diff / n_problems)
-    tail = (1.0 - level) / 2.0
-    # The crossover is an integer: take interval ends from the resamples themselves.
-    low = np.quantile(per_resample, tail, method="lower")
-    high = np.quantile(per_resample, 1.0 - tail, method="higher")
-    return (point if point <= k_max else None), float(low), float(high)
 
 
 def benchmark_seed(seed: int, benchmark: str) -> int:

@@ -81,18 +81,40 @@ def seeds_section(per_seed: pd.DataFrame, spread: pd.DataFrame) -> str:
                  "base ahead at k"], seeds)])
 
 
+def _k_interval(low, high, k_max) -> str:
+    """[low, high] of a crossover; k_max + 1 stands for "beyond k_max"."""
+    def end(value):
+        return f">{int(k_max)}" if value > k_max else _k(value)
+    return f"[{end(low)}, {end(high)}]"
+
+
+def _crossover_cell(row) -> str:
+    """"k [low, high]", or "flat at every k" where no k was compared (no lead changes)."""
+    if not _text(getattr(row, "lead_changes", "compared")):
+        return "flat at every k"
+    interval = _k_interval(row.crossover_ci_low, row.crossover_ci_high, row.k_max)
+    return f"{_k(row.crossover_k)} {interval}"
+
+
 def temperature_section(table: pd.DataFrame) -> str:
     rows = [[r.rl_model, r.benchmark, r.comparison, f"{r.base_temperature:g}",
              f"{r.rl_temperature:g}", f"{r.base_entropy:.3f}", f"{r.rl_entropy:.3f}",
-             f"{r.gap_k_max:+.3f} {_ci(r.gap_ci_low, r.gap_ci_high)}", _k(r.crossover_k)]
+             f"{r.gap_k_max:+.3f} {_ci(r.gap_ci_low, r.gap_ci_high)}",
+             _crossover_cell(r),
+             _text(getattr(r, "rl_ahead_k", "")), _text(getattr(r, "base_ahead_k", ""))]
             for r in table.itertuples()]
     return "\n".join([
         "## Temperature and entropy (robustness of C2)", "",
         "Base minus RL at k_max with the same temperature for both, and with the RL model at "
         "the temperature whose mean token entropy is closest to the base's at the claims' "
-        "temperature. Figures: results/figures/passk_temperatures_*.", "",
+        "temperature. The crossover is the claims' (the first k where the base's mean pass@k "
+        "reaches RL's; k where both curves are at 0 or both at 1 are not compared) with its "
+        "interval from the k where either model is significantly ahead, simultaneously over "
+        "every k (paired sign-flip max-|t| test; >k_max: the base is never significantly "
+        "ahead). Figures: results/figures/passk_temperatures_*.", "",
         *_table(["RL model", "benchmark", "comparison", "base T", "RL T", "base entropy",
-                 "RL entropy", "base - RL at k_max [CI]", "crossover k"], rows)])
+                 "RL entropy", "base - RL at k_max [CI]", "crossover k [CI]", "RL ahead at k",
+                 "base ahead at k"], rows)])
 
 
 def training_length_section(table: pd.DataFrame) -> str:

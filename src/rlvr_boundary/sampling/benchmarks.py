@@ -6,7 +6,8 @@ GSM8K after ``####``. Each format below says where the id, the question and the 
 are. Files come from a local path or from the Hugging Face Hub through ``datasets`` at a
 pinned revision. Either way the raw data are fingerprinted (sha256) and checked against
 the sha256 pinned in the config, so a changed upstream file stops the run instead of
-silently changing the study; the normalised file's own sha256 is recorded next to it.
+silently changing the study; the normalised file's own sha256 is recorded next to it, and
+checked by every job that reads the file (:func:`read_normalised`).
 A local file's bytes are checked before they are parsed (a truncated or re-encoded file is
 a changed file, whatever it would parse to), then parsed line by line: every error names
 the file and line (:class:`InputFileError`).
@@ -18,6 +19,7 @@ The question is stored without any prompt template: the template depends on the 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -230,18 +232,20 @@ def load_hub(repo: str, revision: str, split: str, subset: str | None = None,
     return records, sha256_bytes(canonical_jsonl(records))
 
 
-def load_benchmark(name: str, spec: dict, root: str | Path = ".") -> tuple[pd.DataFrame, dict]:
+def load_benchmark(name: str, spec: dict, root: str | Path = ".",
+                   file: str | Path | None = None) -> tuple[pd.DataFrame, dict]:
     """Load, check and normalise one benchmark from its config entry.
 
     spec: ``format`` (a key of FORMATS), ``sha256`` (pinned raw-data hash) and either
-    ``file`` (a JSON-lines path relative to ``root``) or ``hub: {repo, revision, split,
-    subset}``; optional ``expected_rows``. Returns the table and a manifest.
+    ``file`` (a JSON-lines path relative to ``root``; ``file=`` gives where it is instead)
+    or ``hub: {repo, revision, split, subset}``; optional ``expected_rows``. Returns the
+    table and a manifest.
     """
     fmt = FORMATS[spec.get("format", name)]
     lines, in_file = None, None
     if "file" in spec:
         # The bytes are checked before they are parsed: a damaged file is a changed file.
-        in_file = Path(root) / spec["file"]
+        in_file = Path(file) if file else Path(root) / spec["file"]
         data = in_file.read_bytes()
         digest = sha256_bytes(data)
         where, origin = spec["file"], f"file sha256:{digest}"
@@ -281,8 +285,22 @@ def write_normalised(table: pd.DataFrame, manifest: dict, problems_path: str | P
 
 
 def read_normalised(path: str | Path) -> pd.DataFrame:
-    """A normalised benchmark file back as a table (ids stay strings)."""
-    return pd.read_json(path, lines=True, dtype={"problem_id": str, "reference_answer": str})
+    """A normalised benchmark file back as a table (ids stay strings), its bytes first
+    checked against the ``normalised_sha256`` of the ``manifest.json`` beside it
+    (:func:`write_normalised`; :mod:`rlvr_boundary.workflow.recorded`)."""
+    from ..workflow.recorded import read_checked
+
+    manifest = Path(path).with_name("manifest.json")
+    try:
+        expected = json.loads(manifest.read_text(encoding="utf-8")).get("normalised_sha256")
+        where = str(manifest) if expected else f"{manifest} has no normalised_sha256"
+    except FileNotFoundError:
+        expected, where = None, f"{manifest} is missing"
+    except (ValueError, AttributeError):
+        expected, where = None, f"{manifest} is not a JSON object"
+    data = read_checked(path, expected, where)
+    return pd.read_json(io.BytesIO(data), lines=True,
+                        dtype={"problem_id": str, "reference_answer": str})
 
 
 def apply_template(template: str, question: str) -> str:

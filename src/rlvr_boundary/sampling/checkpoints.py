@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..workflow.load_failures import model_loading
 from .benchmarks import apply_template
 
 log = logging.getLogger(__name__)
@@ -131,10 +132,11 @@ def _sample_hf(model_path, prompts, n, temperature, settings, seed, device, stop
     from ..models.modeling import load_checkpoint, resolve_device, resolve_dtype
     from .generate import DEFAULT_BATCH_SIZE, sample_completions
 
-    device = resolve_device(device)
-    dtype = resolve_dtype(settings.get("dtype"), device)
-    log.info("hf backend on %s in %s", device, dtype)
-    model, tokenizer = load_checkpoint(model_path, device, dtype)
+    with model_loading():
+        device = resolve_device(device)
+        dtype = resolve_dtype(settings.get("dtype"), device)
+        log.info("hf backend on %s in %s", device, dtype)
+        model, tokenizer = load_checkpoint(model_path, device, dtype)
     return sample_completions(model, tokenizer, prompts, n, temperature, settings["top_p"],
                               settings["max_new_tokens"], seed,
                               settings.get("batch_size", DEFAULT_BATCH_SIZE),
@@ -150,12 +152,20 @@ def _sample_vllm(model_path, prompts, n, temperature, settings, seed, gpus, stop
 
     engine = dict(settings.get("engine") or {})
     on_cpu = settings["backend"] == "vllm-cpu"
+    # The job's param (paper_plan.model_tensor_parallel) is the split its samples are
+    # recorded under: GPUs held otherwise (a --set-resources override) would change them.
+    split = settings.get("tensor_parallel_size", max(1, gpus))
+    if split != max(1, gpus):
+        raise ValueError(f"the job holds {gpus} GPU(s), its tensor_parallel_size param is "
+                         f"{split}: sample with the GPUs sampling.tensor_parallel gives the "
+                         f"model's size class")
     if on_cpu:
         engine.setdefault("enforce_eager", True)  # no CUDA graphs on CPU
-    llm = make_llm(model_path, seed, int(settings["max_model_len"]),
-                   tensor_parallel_size=max(1, gpus),
-                   dtype=resolve_dtype(settings.get("dtype"), "cpu" if on_cpu else "cuda"),
-                   **engine)
+    with model_loading("starting the vLLM engine"):  # its memory profiling included
+        llm = make_llm(model_path, seed, int(settings["max_model_len"]),
+                       tensor_parallel_size=split,
+                       dtype=resolve_dtype(settings.get("dtype"), "cpu" if on_cpu else "cuda"),
+                       **engine)
     try:
         return sample_completions_vllm(llm, prompts, n, temperature, settings["top_p"],
                                        settings["max_new_tokens"], stop or None,

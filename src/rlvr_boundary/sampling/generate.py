@@ -19,6 +19,8 @@ numbers (independent draws; docs/tiny_world.md records that per-request seeding 
 of one prompt correlated), and dropping finished rows never shifts another row's numbers.
 torch's CPU generator fills blocks sequentially, so a row's numbers do not depend on the
 chunking either: ``batch_size`` only changes speed (and, in principle, float rounding).
+On a GPU it is the most rows per chunk: fewer when the free memory holds fewer
+(:mod:`.batch_memory`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
 from ..models.allocator import retain_freed_memory
 from ..workflow.job_io import progress_line
+from .batch_memory import cuda_batch_size
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,8 @@ def sample_completions(model, tokenizer, prompts: list[str], n: int, temperature
     encoded = (_encode_prompts(tokenizer, prompts) if prompt_ids is None
                else [list(map(int, ids)) for ids in prompt_ids])
     _check_context(model, encoded, max_new_tokens)
+    # On a GPU, batch_size is an upper bound: the rows that fit its free memory (logged).
+    batch_size = cuda_batch_size(model, encoded, n, max_new_tokens, batch_size)
     retain_freed_memory()  # decode steps reallocate their buffers: no page faults each time
     generator = torch.Generator(device="cpu").manual_seed(seed)
     eos_id = _eos_id(model, tokenizer)

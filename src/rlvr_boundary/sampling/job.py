@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..workflow.load_failures import model_loading
+
 ENGINES = ("tiny_world", "checkpoint")
 
 
@@ -50,7 +52,10 @@ def sample_job(model_input: str, benchmark_files: list[str], job: dict, shard: i
     intermediate checkpoint, ``subfolder``."""
     if job["engine"] not in ENGINES:
         raise ValueError(f"unknown sampling engine {job['engine']!r}: one of {ENGINES}")
-    path = verified_model_path(model_input, job.get("subfolder", ""))
+    # A failure loading the model repeats in every job of it: recorded, later jobs refuse
+    # (workflow.load_failures; a no-op outside a sampling job).
+    with model_loading("verifying the checkpoint's files"):
+        path = verified_model_path(model_input, job.get("subfolder", ""))
     specs = job["benchmarks"]
     if job["engine"] == "tiny_world":
         return _sample_tiny_world(path, dict(zip(specs, benchmark_files)), job, shard,
@@ -74,13 +79,15 @@ def sample_job(model_input: str, benchmark_files: list[str], job: dict, shard: i
 def _sample_tiny_world(path: str, files: dict[str, str], job: dict, shard: int,
                        temperature: float, threads: int) -> pd.DataFrame:
     from ..models.modeling import load_checkpoint, set_determinism
+    from ..workflow.recorded import read_recorded_parquet
     from .tiny_world import sample_benchmarks
 
     seeds = {name: spec["seed"] for name, spec in job["benchmarks"].items()}
     # Threads and the global streams; each benchmark's draws come from its own seed.
     set_determinism(seeds[next(iter(seeds))], threads)
-    benchmarks = {name: pd.read_parquet(file) for name, file in files.items()}
-    model, tokenizer = load_checkpoint(path, job["device"])
+    benchmarks = {name: read_recorded_parquet(file) for name, file in files.items()}
+    with model_loading():
+        model, tokenizer = load_checkpoint(path, job["device"])
     sampling = job["sampling"]
     return sample_benchmarks(model, tokenizer, benchmarks, seeds, shard, sampling["shards"],
                              sampling["n"], temperature, sampling["top_p"],

@@ -5,10 +5,12 @@ otherwise - by default on the final answer only (``answer``, as the paper's RLVR
 the final answer), or on the whole chain of thought (``trace``). On real math problems
 (paper scale) ``math_verify`` compares the boxed answer with each prompt's reference answer.
 
-Everything runs in fp32 on the CPU with Hugging Face generation (no vLLM), so a run with
-the same base, prompts, settings, seed and thread count gives the same weights byte for
-byte. Intermediate checkpoints are written at the requested steps for a training-length
-study; TRL's own checkpointing is off.
+In the tiny world everything runs in fp32 on the CPU with Hugging Face generation (no
+vLLM), so a run with the same base, prompts, settings, seed and thread count gives the same
+weights byte for byte. At paper scale (GPUs) a run can train in bf16 mixed precision with
+gradient checkpointing, sharded over GPUs (FSDP through an accelerate config file,
+:mod:`.rl_job`), with vLLM rollouts (:func:`vllm_arguments`). Intermediate checkpoints are
+written at the requested steps for a training-length study; TRL's own checkpointing is off.
 
 ``settings["trainer"]`` picks the algorithm (grpo, dapo, rloo, reinforce_pp, remax, ppo;
 ``TRAINER_OPTIONS`` lists each one's own keys); the trainers are in ``rl_algorithms`` and
@@ -35,6 +37,7 @@ from .rl_settings import (  # noqa: F401
     OPTIONAL_SETTINGS,
     REQUIRED_SETTINGS,
     TRAINER_OPTIONS,
+    training_precision,
     validate_settings,
 )
 from ..world.task import GRADERS, parse_prompt
@@ -106,17 +109,46 @@ def check_prompt_tokenization(tokenizer, prompts: list[str]) -> None:
                              f"{expected}; the tokenizer does not match pretraining")
 
 
-class _CheckpointCallback(TrainerCallback):
-    """Save model + tokenizer into ``checkpoint_dir/step-{step:05d}`` at the given steps."""
+def full_model(trainer):
+    """The trained weights as a plain model. Sharded (FSDP) they are gathered onto the main
+    process's CPU into a copy of the model there (every process must call this: it is a
+    collective) and the other processes get None; otherwise the unwrapped model itself."""
+    if not trainer.is_fsdp_enabled:
+        return trainer.accelerator.unwrap_model(trainer.model)
+    state = trainer.accelerator.get_state_dict(trainer.model)  # full on the main process only
+    if not trainer.accelerator.is_main_process:
+        return None
+    from accelerate import init_empty_weights
+    from transformers import AutoModelForCausalLM
 
-    def __init__(self, model, tokenizer, checkpoint_dir: Path, steps: set[int]):
-        self.model, self.tokenizer = model, tokenizer
+    sharded = trainer.accelerator.unwrap_model(trainer.model)  # FSDP2 changed its class
+    with init_empty_weights(include_buffers=False):  # buffers (rotary) as the model makes them
+        model = AutoModelForCausalLM.from_config(sharded.config)
+    model.load_state_dict(state, assign=True, strict=False)
+    missing = {name for name, _ in model.named_parameters() if name not in state}
+    model.tie_weights()
+    untied = [name for name in missing if model.get_parameter(name).is_meta]
+    if untied:
+        raise RuntimeError(f"gathered FSDP state lacks {untied}")
+    model.generation_config = sharded.generation_config
+    return model
+
+
+class _CheckpointCallback(TrainerCallback):
+    """Save model + tokenizer into ``checkpoint_dir/step-{step:05d}`` at the given steps
+    (by the main process; sharded weights are first gathered by all, :func:`full_model`)."""
+
+    def __init__(self, tokenizer, checkpoint_dir: Path, steps: set[int]):
+        self.tokenizer, self.trainer = tokenizer, None  # the trainer: set once it exists
         self.checkpoint_dir, self.steps = checkpoint_dir, steps
 
     def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step in self.steps and state.is_world_process_zero:
+        if state.global_step not in self.steps:
+            return
+        model = full_model(self.trainer)
+        if state.is_world_process_zero:
             path = self.checkpoint_dir / f"step-{state.global_step:05d}"
-            save_checkpoint(self.model, self.tokenizer, path)
+            save_checkpoint(model, self.tokenizer, path)
             log.info("step %d: checkpoint saved to %s", state.global_step, path)
 
 
@@ -169,24 +201,37 @@ def per_device_batch(completions: int, processes: int | None = None) -> int:
     return completions // processes
 
 
+def micro_batches(per_process: int, micro_batch_size: int | None) -> tuple[int, int]:
+    """(completions per forward/backward pass, passes accumulated per optimizer step) for a
+    process's share of a step; ``micro_batch_size`` None: the share in one pass."""
+    micro = per_process if micro_batch_size is None else min(int(micro_batch_size), per_process)
+    if per_process % micro:
+        raise ValueError(f"micro_batch_size {micro} does not divide the {per_process} completions "
+                         "each process trains on per step")
+    return micro, per_process // micro
+
+
 def _trainer_args(cfg: dict, output_dir: str, seed: int, device: str):
     """TRL's config object for ``cfg["trainer"]``: RLOOConfig for rloo, GRPOConfig otherwise."""
     from trl import GRPOConfig, RLOOConfig  # heavy import, only where needed
 
     per_step, group = int(cfg["prompts_per_step"]), int(cfg["generations_per_prompt"])
+    # One generation batch per optimizer step (TRL: steps_per_generation defaults to the
+    # accumulation), trained on in passes of micro_batch_size completions per process.
+    micro, accumulation = micro_batches(per_device_batch(per_step * group), cfg["micro_batch_size"])
     common = dict(
         output_dir=output_dir,
-        # fp32 unless asked (TRL defaults bf16 to True); CPU runs are always fp32.
-        use_cpu=device == "cpu", bf16=bool(cfg["bf16"]) and device != "cpu", fp16=False,
-        use_vllm=bool(cfg["use_vllm"]),
-        **({"vllm_mode": cfg["vllm_mode"]} if cfg["use_vllm"] else {}),
+        # fp32 unless asked (TRL defaults bf16 to True); CPU runs are always fp32. bf16 is
+        # mixed precision: the weights stay as loaded (fp32), autocast computes in bf16.
+        use_cpu=device == "cpu", bf16=training_precision(cfg, device) == "bfloat16", fp16=False,
+        **vllm_arguments(cfg),
         report_to="none", disable_tqdm=True,
         logging_strategy="steps", logging_steps=1,
         save_strategy="no",
         seed=seed, data_seed=seed,
         max_steps=int(cfg["steps"]),
-        per_device_train_batch_size=per_device_batch(per_step * group),
-        gradient_accumulation_steps=1,
+        per_device_train_batch_size=micro,
+        gradient_accumulation_steps=accumulation,
         num_generations=group,
         max_completion_length=int(cfg["max_new_tokens"]),
         temperature=float(cfg["temperature"]),
@@ -199,7 +244,9 @@ def _trainer_args(cfg: dict, output_dir: str, seed: int, device: str):
         beta=float(cfg["beta"]),
         num_iterations=int(cfg["num_iterations"]),
         epsilon=float(cfg["epsilon"]),
-        gradient_checkpointing=False,  # TRL defaults it to True: only slower for a tiny model
+        # TRL defaults it to True: only slower for a tiny model (the tiny world's default,
+        # False); paper scale turns it on (PAPER_DEFAULTS).
+        gradient_checkpointing=bool(cfg["gradient_checkpointing"]),
         dataloader_num_workers=0,
     )
     trainer = cfg["trainer"]
@@ -211,6 +258,24 @@ def _trainer_args(cfg: dict, output_dir: str, seed: int, device: str):
         if _overlong_buffer(cfg):
             extra["reward_weights"] = [1.0, float(cfg["overlong_penalty_factor"])]
     return GRPOConfig(**common, loss_type=cfg["loss_type"], scale_rewards=cfg["scale_rewards"], **extra)
+
+
+def vllm_arguments(cfg: dict) -> dict:
+    """TRL 1.16's vLLM fields of GRPOConfig / RLOOConfig for ``cfg`` (validated): none
+    without ``use_vllm``, the colocate engine's settings in colocate mode, the server's
+    address in server mode (the server takes its own memory and parallelism flags)."""
+    if not cfg["use_vllm"]:
+        return {"use_vllm": False}
+    args = {"use_vllm": True, "vllm_mode": cfg["vllm_mode"]}
+    if cfg["vllm_mode"] == "colocate":
+        args.update(vllm_gpu_memory_utilization=float(cfg["vllm_gpu_memory_utilization"]),
+                    vllm_tensor_parallel_size=int(cfg["vllm_tensor_parallel_size"]),
+                    vllm_enable_sleep_mode=bool(cfg["vllm_enable_sleep_mode"]))
+        if cfg["vllm_max_model_length"] is not None:
+            args["vllm_max_model_length"] = int(cfg["vllm_max_model_length"])
+    elif cfg["vllm_server_base_url"]:
+        args["vllm_server_base_url"] = str(cfg["vllm_server_base_url"])
+    return args
 
 
 def _overlong_buffer(cfg: dict) -> int:
@@ -264,7 +329,8 @@ def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: 
              answers: list[str] | None = None):
     """RLVR with ``settings["trainer"]`` (default grpo) from the checkpoint at ``base_path``
     on ``prompts``; returns ``(model, tokenizer, history)`` with the model in eval mode (the
-    caller saves it).
+    caller saves it; sharded across processes, the main process gets the gathered model and
+    the others None).
 
     Each step samples ``generations_per_prompt`` completions for each of
     ``prompts_per_step`` prompts (drawn without replacement, reshuffled every pass over
@@ -297,20 +363,26 @@ def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: 
             parse_prompt(prompt)  # fail early on a prompt the reward cannot grade
 
     set_determinism(seed, threads)
-    model, tokenizer = load_checkpoint(base_path, device)
+    model, tokenizer = load_checkpoint(base_path, device, direct=True)  # fp32 master weights
     if not real_math:
         check_prompt_tokenization(tokenizer, prompts)
+    if cfg["use_vllm"] and cfg["vllm_mode"] == "colocate" and cfg["vllm_max_model_length"] is None:
+        # vLLM's context: what the rollouts need, not the model's (Qwen2.5: 131,072 positions,
+        # whose KV cache for one sequence would not fit a colocated engine's share).
+        longest = max(len(ids) for ids in prompt_token_ids(tokenizer, prompts))
+        cfg = {**cfg, "vllm_max_model_length": longest + int(cfg["max_new_tokens"])}
     checkpoint_dir = Path(checkpoint_dir)
     if checkpoint_steps:
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
     progress = _ProgressCallback(steps)
 
     output_dir = tempfile.mkdtemp(prefix=f"{cfg['trainer']}-")
+    checkpoints = _CheckpointCallback(tokenizer, checkpoint_dir, set(checkpoint_steps))
     try:
         trainer = make_trainer(model, tokenizer, prompts, cfg, seed, output_dir, device,
-                               callbacks=[_CheckpointCallback(model, tokenizer, checkpoint_dir,
-                                                              set(checkpoint_steps)), progress],
+                               callbacks=[checkpoints, progress],
                                answers=answers if real_math else None)
+        checkpoints.trainer = trainer
         # With disable_tqdm, Trainer prints every log dict to stdout; the history and our
         # progress log carry the same numbers.
         trainer.remove_callback(PrinterCallback)
@@ -318,11 +390,12 @@ def train_rl(base_path, prompts: list[str], settings: dict, seed: int, threads: 
         log.info("%s: %d steps x %d prompts x %d generations from %s (%d prompts, reward %s)",
                  cfg["trainer"], steps, per_step, group, base_path, len(prompts), cfg["reward_metric"])
         trainer.train()
-        model = trainer.accelerator.unwrap_model(trainer.model)
+        model = full_model(trainer)
         history = _history(trainer.state.log_history)
     finally:
         shutil.rmtree(output_dir, ignore_errors=True)
     if len(history) != steps:
         raise RuntimeError(f"expected {steps} logged steps, TRL logged {len(history)}")
-    model.eval()
+    if model is not None:
+        model.eval()
     return model, tokenizer, history

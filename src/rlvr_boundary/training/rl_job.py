@@ -1,9 +1,11 @@
 """One RL training job, in-process or across GPUs.
 
-A job is a plain dict (base, prompts file, settings, seed, threads, output paths), so the
-same code runs inside the Snakemake job (one process) or, with ``settings["gpus"] > 1``,
-in one process per GPU started by ``accelerate launch`` (TRL's multi-GPU route). Only the
-main process writes the model and the history.
+A job is a plain dict (base, prompts file, settings, seed, threads, output paths, and the
+accelerate config file of a multi-GPU run), so the same code runs inside the Snakemake job
+(one process) or, with ``settings["gpus"] > 1`` on GPUs, in one process per GPU started by
+``accelerate launch --config_file <file> --num_processes <gpus>`` (TRL's multi-GPU route;
+the file sets the strategy, e.g. configs/accelerate/fsdp.yaml). Only the main process
+writes the model and the history.
 """
 
 from __future__ import annotations
@@ -22,15 +24,24 @@ from ..workflow.job_io import write_csv
 log = logging.getLogger(__name__)
 
 
-def launch_command(job_file: str, gpus: int) -> list[str]:
-    """``accelerate launch`` with one process per GPU, running this module on ``job_file``."""
-    return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(gpus),
-            "--multi_gpu", "-m", "rlvr_boundary.training.rl_job", job_file]
+def launch_command(job_file: str, gpus: int, config_file: str | None = None) -> list[str]:
+    """``accelerate launch`` with one process per GPU, running this module on ``job_file``:
+    with ``config_file`` (an accelerate config: FSDP, DDP, ...) as that file says, else
+    accelerate's plain multi-GPU (DDP) defaults."""
+    strategy = ["--config_file", str(config_file)] if config_file else ["--multi_gpu"]
+    return [sys.executable, "-m", "accelerate.commands.launch", *strategy,
+            "--num_processes", str(gpus), "-m", "rlvr_boundary.training.rl_job", job_file]
 
 
 def run_job(job: dict) -> None:
     """Train (or, with steps = 0, copy the base as a null control) and save."""
     settings = job["settings"]
+    if int(os.environ.get("WORLD_SIZE", 1)) > 1:
+        # One of `accelerate launch`'s processes: join the group first, so that "cuda" is
+        # this process's own GPU when the model is loaded (not GPU 0 for every process).
+        from accelerate import PartialState
+
+        PartialState()
     os.makedirs(job["checkpoints"], exist_ok=True)  # an output folder, even with no checkpoints
     if settings["steps"] == 0:
         log.info("rl steps = 0: saving an untrained copy of the base")
@@ -58,18 +69,22 @@ def run(job: dict, job_file: str) -> None:
         return
     with open(job_file, "w") as handle:
         json.dump(job, handle)
-    log.info("launching on %d GPUs: %s", gpus, " ".join(launch_command(job_file, gpus)))
-    subprocess.run(launch_command(job_file, gpus), check=True)
+    command = launch_command(job_file, gpus, job.get("accelerate_config"))
+    log.info("launching on %d GPUs: %s", gpus, " ".join(command))
+    subprocess.run(command, check=True)
 
 
 def run_rule(snakemake, base: str, checkpoint_steps) -> None:
-    """A train_rl or train_paper_rl rule job: its params and outputs as a job, then :func:`run`."""
+    """A train_rl or train_paper_rl rule job: its params and outputs as a job, then :func:`run`
+    (with the rule's ``accelerate`` input, if any, as the multi-GPU launch's config file)."""
     params, out = snakemake.params, snakemake.output
+    accelerate_config = getattr(snakemake.input, "accelerate", None) or None
     job = dict(base=base, prompts=snakemake.input.prompts, settings=params.rl, seed=params.seed,
                threads=snakemake.threads, checkpoints=out.checkpoints,
                checkpoint_steps=list(checkpoint_steps), device=resolve_device(params.device),
                model=out.model,
-               history=out.history)
+               history=out.history,
+               accelerate_config=str(accelerate_config) if accelerate_config else None)
     run(job, f"{out.history}.job.json")
 
 

@@ -19,13 +19,42 @@ OPTIONAL_SETTINGS = {
     "epsilon": 0.2,                 # PPO-style clip range
     "max_grad_norm": 1.0,
     "weight_decay": 0.0,
-    # Paper scale, on GPUs: TRL generates with vLLM (colocate: in the training process;
-    # server: `trl vllm-serve` elsewhere); bf16 weights; one process per GPU (accelerate).
+    # Paper scale, on GPUs (PAPER_DEFAULTS; docs/cluster.md, "Memory for RL training").
+    # precision: auto (bfloat16 on a GPU, float32 on a CPU, resolved in the job), bfloat16
+    # (mixed precision: fp32 master weights and optimizer, bf16 compute) or float32; a CPU
+    # run is always float32. `bf16: true` is the older spelling of precision bfloat16 (with
+    # precision float32 an error).
+    "precision": "float32",
+    "bf16": False,
+    "gradient_checkpointing": False,  # recompute activations in backward: memory for time
+    # Completions per process in one forward/backward pass; a step's share of each process
+    # (prompts_per_step x generations_per_prompt / gpus) is accumulated over passes of this
+    # size, still one optimizer step per generation batch. null: the whole share at once.
+    "micro_batch_size": None,
+    # One process per GPU (accelerate launch); `distributed` names the accelerate config
+    # file configs/accelerate/<name>.yaml (fsdp: FSDP2 full sharding; ddp: replicas);
+    # null: accelerate's plain multi-GPU defaults.
+    "gpus": 1,
+    "distributed": None,
+    # TRL 1.16 generates with vLLM: colocate (in each training process, on its GPU) or
+    # server (a separate `trl vllm-serve` at vllm_server_base_url). Colocate: the share of
+    # each GPU's memory vLLM takes, its tensor-parallel size, its context (null: the longest
+    # prompt + max_new_tokens, measured in the job) and sleep mode (weights and KV cache
+    # offloaded during the optimizer step).
     "use_vllm": False,
     "vllm_mode": "colocate",
-    "bf16": False,
-    "gpus": 1,
+    "vllm_gpu_memory_utilization": 0.3,
+    "vllm_tensor_parallel_size": 1,
+    "vllm_max_model_length": None,
+    "vllm_enable_sleep_mode": False,
+    "vllm_server_base_url": None,
 }
+PRECISIONS = ("auto", "bfloat16", "float32")
+DISTRIBUTED_DIR = "configs/accelerate"  # relative to the workflow's directory
+# What a paper-scale run (rule train_paper_rl) has unless its `train` block says otherwise:
+# a 7B model fits only in bf16 mixed precision, with activations recomputed, sharded.
+PAPER_DEFAULTS = {"precision": "auto", "gradient_checkpointing": True, "micro_batch_size": 1,
+                  "distributed": "fsdp"}
 
 # The trainers of the algorithm study and the extra keys each accepts, with their defaults
 # (the config schema is built from this). An algorithm is a config entry naming one of these
@@ -90,6 +119,24 @@ def validate_settings(settings: dict) -> dict:
         hints = [f"{key!r} (a {others[key]} option)" if key in others else repr(key) for key in unknown]
         raise ValueError(f"rl settings for trainer {trainer!r}: unknown key(s) {', '.join(hints)}; "
                          f"this trainer accepts {sorted(own)} besides the shared keys")
+    if settings.get("bf16") and settings.get("precision") == "float32":
+        raise ValueError(f"rl settings: bf16 true and precision {settings['precision']!r}; "
+                         "give precision only")
     cfg = {**OPTIONAL_SETTINGS, **own, "trainer": trainer}
     cfg.update({key: value for key, value in settings.items() if key not in WORKFLOW_KEYS})
+    if cfg["bf16"]:
+        cfg["precision"] = "bfloat16"
+    if cfg["precision"] not in PRECISIONS:
+        raise ValueError(f"rl settings: precision {cfg['precision']!r}; expected one of {PRECISIONS}")
+    if cfg["vllm_mode"] not in ("colocate", "server"):
+        raise ValueError(f"rl settings: vllm_mode {cfg['vllm_mode']!r}; expected colocate or server")
     return cfg
+
+
+def training_precision(cfg: dict, device: str) -> str:
+    """``bfloat16`` or ``float32`` for a run of ``cfg`` (validated) on ``device`` (resolved):
+    ``auto`` is bfloat16 on a GPU; on a CPU every run is float32 (fp32 for bytewise
+    reproducibility; bf16 autocast there would only be slower)."""
+    if str(device).startswith("cpu"):
+        return "float32"
+    return "float32" if cfg["precision"] == "float32" else "bfloat16"

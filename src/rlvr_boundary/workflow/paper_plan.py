@@ -151,6 +151,17 @@ def model_gpus(config: dict, model: str) -> int:
     return int(config["sampling"].get("tensor_parallel", {}).get(size, 1))
 
 
+def model_tensor_parallel(config: dict, model: str) -> dict:
+    """``{"tensor_parallel_size": n}`` for a sampling job whose vLLM engine splits the model
+    over n GPUs (:func:`model_gpus`), else ``{}``: a param of the job, as the split changes
+    the engine's arithmetic (each GPU sums part of every matrix product, all-reduced), so
+    samples change with it; a change reruns the model's jobs, and only its own size class's.
+    On CPU (one engine process) and with transformers (one device) there is nothing to split."""
+    if config["device"] == "cpu" or config["sampling"]["backend"] != "vllm":
+        return {}
+    return {"tensor_parallel_size": model_gpus(config, model)}
+
+
 def paper_evaluations(config: dict) -> list[tuple[str, str, str]]:
     """(model, benchmark, temperature) for every sampled table, in a stable order: every
     model on every benchmark at sampling.temperatures, and the temperature study's models
@@ -243,15 +254,27 @@ def training_settings(config: dict, model: str) -> dict:
     """The RL run of a ``source: trained`` model: its ``train`` block minus the workflow's
     keys, with the math-verify reward unless it says otherwise; checked like the tiny
     world's algorithms, so a typo fails when the DAG is built."""
-    from ..training.rl_settings import validate_settings
+    from ..training.rl_settings import PAPER_DEFAULTS, validate_settings
 
     train = config["models"][model]["train"]
-    settings = {key: value for key, value in train.items() if key not in ("data", "template")}
+    settings = {**PAPER_DEFAULTS,
+                **{key: value for key, value in train.items() if key not in ("data", "template")}}
     settings.setdefault("reward_metric", "math_verify")
     try:
-        validate_settings(settings)
+        cfg = validate_settings(settings)
     except ValueError as error:
         raise ValueError(f"models.{model}.train: {error}") from None
+    gpus, rollouts = int(cfg["gpus"]), int(cfg["prompts_per_step"]) * int(cfg["generations_per_prompt"])
+    if rollouts % gpus:
+        raise ValueError(f"models.{model}.train: {rollouts} completions per step "
+                         f"(prompts_per_step x generations_per_prompt) do not split over gpus={gpus}")
+    micro = cfg["micro_batch_size"]
+    if micro is not None and (rollouts // gpus) % min(int(micro), rollouts // gpus):
+        raise ValueError(f"models.{model}.train: micro_batch_size {micro} does not divide the "
+                         f"{rollouts // gpus} completions per GPU and step")
+    if cfg["use_vllm"] and cfg["vllm_mode"] == "colocate" and gpus % int(cfg["vllm_tensor_parallel_size"]):
+        raise ValueError(f"models.{model}.train: vllm_tensor_parallel_size "
+                         f"{cfg['vllm_tensor_parallel_size']} does not divide gpus={gpus}")
     if train["data"] not in config.get("rl_data", {}):
         raise ValueError(f"models.{model}.train.data: {train['data']!r} is not a key of rl_data")
     return settings
@@ -268,6 +291,26 @@ def training_template(config: dict, model: str) -> str:
 
 def training_gpus(config: dict, model: str) -> int:
     return 0 if config["device"] == "cpu" else int(config["models"][model]["train"].get("gpus", 1))
+
+
+def accelerate_config_file(config: dict, model: str, workflow_dir: str | Path) -> str | None:
+    """The accelerate config file a trained model's run is launched with (``accelerate
+    launch --config_file``): ``configs/accelerate/<train.distributed>.yaml`` of the workflow,
+    which must exist whatever the GPU count (a typo fails when the DAG is built); None where
+    the run is one process (one GPU, or device cpu) or ``distributed`` is null (accelerate's
+    plain multi-GPU defaults)."""
+    from ..training.rl_settings import DISTRIBUTED_DIR
+
+    name = training_settings(config, model).get("distributed")
+    if not name:
+        return None
+    folder = Path(workflow_dir) / DISTRIBUTED_DIR
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        shipped = sorted(p.stem for p in folder.glob("*.yaml"))
+        raise ValueError(f"models.{model}.train.distributed: {name!r} names no accelerate config "
+                         f"file ({path} does not exist); shipped: {shipped}")
+    return str(path) if training_gpus(config, model) > 1 else None
 
 
 def _data_pinned(config: dict, name: str) -> bool:
