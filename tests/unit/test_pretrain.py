@@ -51,3 +51,21 @@ def test_length_groups_cover_the_batch_once_shortest_first():
     assert sorted(i for g in groups for i in g) == list(range(5))
     assert [[len(texts[i]) for i in g] for g in groups] == [[1, 2, 3], [4, 5]]
     assert pretrain.length_groups(texts, 9) == [[1], [3], [2], [0], [4]]
+
+
+def test_rare_depths_replace_about_their_share_of_a_batch_and_only_from_their_pool():
+    rng = np.random.default_rng(0)
+    shallow = [random_problem(rng, 2) for _ in range(50)]
+    deep = [random_problem(rng, 5) for _ in range(20)]
+    batch = pretrain.draw_batch(np.random.default_rng(1), shallow, 20_000, deep, 0.05)
+    share = np.mean([p.depth == 5 for p in batch])
+    assert 0.045 < share < 0.055
+    assert {id(p) for p in batch} <= {id(p) for p in shallow + deep}
+
+
+def test_without_rare_depths_a_batch_is_the_same_draw_as_before():
+    rng = np.random.default_rng(0)
+    problems = [random_problem(rng, 3) for _ in range(30)]
+    batch = pretrain.draw_batch(np.random.default_rng(7), problems, 64, [], 0.0)
+    expected = [problems[i] for i in np.random.default_rng(7).integers(30, size=64)]
+    assert batch == expected

@@ -72,15 +72,36 @@ def learning_rate_at(step: int, steps: int, peak: float, warmup: int) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def _problems_of(train: pd.DataFrame, depths: list[int]) -> list:
+    problems = [parse_prompt(p) for p in train.loc[train.depth.isin(depths), "prompt"]]
+    if not problems:
+        raise ValueError(f"no training problems of depths {depths}")
+    return problems
+
+
+def draw_batch(rng: np.random.Generator, problems: list, size: int, rare_problems: list,
+               rare_share: float) -> list:
+    """``size`` problems drawn with replacement; with a rare share, each is replaced by one
+    of ``rare_problems`` with that probability (without one, the stream is unchanged)."""
+    batch = [problems[i] for i in rng.integers(len(problems), size=size)]
+    if rare_share:
+        deeper = rng.random(size) < rare_share
+        picks = rng.integers(len(rare_problems), size=size)
+        batch = [rare_problems[j] if d else p for p, d, j in zip(batch, deeper, picks)]
+    return batch
+
+
 def pretrain(train: pd.DataFrame, architecture: dict, settings: dict, world: World | None,
              max_positions: int, seed: int, threads: int, device: str = "cpu"):
     """Train and return ``(model, tokenizer, history)``; ``world=None`` means clean traces."""
     set_determinism(seed, threads)
     retain_freed_memory()  # every step reallocates its activations: ~1.25x per step
     rng = np.random.default_rng(seed)
-    problems = [parse_prompt(p) for p in train.loc[train.depth.isin(settings["depths"]), "prompt"]]
-    if not problems:
-        raise ValueError(f"no training problems of depths {settings['depths']}")
+    problems = _problems_of(train, settings["depths"])
+    # A small share of deeper chains (`rare_depths`): the analog of hard problems being rare,
+    # not absent, in a real pretraining corpus, so a base can sometimes solve them.
+    rare = settings.get("rare_depths")
+    rare_problems = _problems_of(train, rare["depths"]) if rare else []
     model, tokenizer = build_model(architecture, max_positions)
     model.to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings["learning_rate"],
@@ -88,9 +109,10 @@ def pretrain(train: pd.DataFrame, architecture: dict, settings: dict, world: Wor
     steps, warmup = settings["steps"], max(1, settings["steps"] // 20)
     history, started = [], time.perf_counter()
     for step in range(steps):
-        batch = rng.integers(len(problems), size=settings["batch_size"])
-        texts = [problems[i].prompt + (world.noisy_completion(problems[i], rng) if world
-                                       else problems[i].completion()) for i in batch]
+        batch = draw_batch(rng, problems, settings["batch_size"], rare_problems,
+                           rare["share"] if rare else 0.0)
+        texts = [p.prompt + (world.noisy_completion(p, rng) if world else p.completion())
+                 for p in batch]
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(step, steps, settings["learning_rate"], warmup)
         optimizer.zero_grad(set_to_none=True)
