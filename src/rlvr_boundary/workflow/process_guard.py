@@ -3,7 +3,7 @@
 Jobs die with their Snakemake (:func:`watch_snakemake`, called by ``job_io.start_job``).
 Snakemake 9's local executor runs a ``script:`` job from a thread of its own process as
 ``bash -c "set -euo pipefail; python .snakemake/scripts/tmpXXXX.<name>.py"``
-(``snakemake.shell``, ``subprocess.Popen(shell=True)``, no new session or process group):
+(``snakemake.shell``, ``subprocess.Popen(shell=True)``, no setsid, no process group of its own):
 bash 5.2 execs the python, older shells or wrappers may not, so the job's parent is
 Snakemake or a shell below it. When Snakemake is SIGKILLed, nothing tells the job: it is
 re-parented and runs on, writing outputs while a rerun has already started.
