@@ -2,6 +2,7 @@
 # studies and what every shared rule reads from a plan, checked when the DAG is built.
 from snakemake.utils import validate
 
+from rlvr_boundary.analyses.cot_judge import judge_instruction, judge_template
 from rlvr_boundary.grading.math_answers import GRADERS as MATH_GRADERS
 from rlvr_boundary.workflow.config_checks import check_paper_config, load_config_file
 from rlvr_boundary.workflow.estimate import planned_estimate
@@ -211,15 +212,25 @@ BOUNDARY_PARAMS = dict(regime_prompts={}, seed_runs=[])
 # The main comparisons (a study's models, e.g. the algorithm study's, have their own).
 MAIN_MODELS = {m: spec for m, spec in PAPER_MODELS.items() if not spec.study}
 RL_PAIRS = [(m, spec.parent) for m, spec in MAIN_MODELS.items() if spec.role == "rl"]
+# C5's optional judge (analysis.cot_judge): a model of `models`, unless it was left out as
+# not pinned (NOT_RUN says so); with no RL model there is nothing to judge.
+COT_JUDGE = config["analysis"].get("cot_judge")
+if not (COT_JUDGE and COT_JUDGE["model"] in PAPER_MODELS and RL_PAIRS):
+    COT_JUDGE = None
+JUDGED = (
+    expand("results/annotations/{benchmark}/judged.csv", benchmark=BENCHMARKS) if COT_JUDGE else []
+)
 # Tables the claims report reads besides the boundary tables and the studies': grading,
-# where the samples stopped, C5 from annotations once there are any, where the GPU jobs ran
+# where the samples stopped, C5 from annotations or the judge once there are any (and the
+# judge's labels and agreement with people: cot_judge.csv), where the GPU jobs ran
 # (results/provenance.json) and, where a published table is set, the run's pass@k against
 # the paper's printed numbers (analysis.published).
 PUBLISHED_TABLE = config["analysis"]["published"].get("file")
 REPORT_EXTRA_TABLES = {
     "grading": "results/tables/grading.csv",
     "stop_reasons": "results/tables/stop_reasons.csv",
-    **({"cot_validity": "results/tables/cot_validity.csv"} if ANNOTATIONS else {}),
+    **({"cot_validity": "results/tables/cot_validity.csv"} if ANNOTATIONS or JUDGED else {}),
+    **({"cot_judge": "results/tables/cot_judge.csv"} if JUDGED else {}),
     "provenance": "results/provenance.json",
     **(
         {
@@ -361,6 +372,30 @@ def annotation_exports():
     return expand("results/annotations/{benchmark}/to_annotate.csv", benchmark=BENCHMARKS)
 
 
+def judge_job(wildcards):
+    """The judge's prompt, sampling settings and seed (what changes its labels): the study's
+    sampling block with the judge model's context and GPU split (vLLM: the judge's own
+    max_model_len where given), and the judge's temperature, top_p and max_new_tokens."""
+    model = COT_JUDGE["model"]
+    settings = {k: v for k, v in _SAMPLING_SETTINGS.items() if k != "shards"}
+    sampling = model_sampling(config, model, settings) | model_tensor_parallel(config, model)
+    if "max_model_len" in sampling and "max_model_len" in COT_JUDGE:
+        sampling["max_model_len"] = COT_JUDGE["max_model_len"]
+    return dict(
+        model=model,
+        template=judge_template(config),
+        instruction=judge_instruction(config),
+        temperature=float(COT_JUDGE.get("temperature", 0.0)),
+        seed=seed_for("judge", wildcards.benchmark),
+        sampling=sampling
+        | {
+            "top_p": COT_JUDGE.get("top_p", 1.0),
+            "max_new_tokens": COT_JUDGE.get("max_new_tokens", 2048),
+        },
+        device=config["device"],
+    )
+
+
 # Every output of the study (the Snakefile's `all` at this scale).
 CHECKPOINT_TARGETS = [
     "results/report/claims.md",
@@ -373,6 +408,7 @@ CHECKPOINT_TARGETS = [
     *BOUNDARY_TABLES.values(),
     *boundary_figures(),
     *annotation_exports(),
+    *JUDGED,
     *scoring_outputs(),
     *algorithm_outputs(),
 ]
@@ -420,4 +456,5 @@ def job_environment_records():
         for m, b, t in PAPER_EVALUATIONS
         for s in range(benchmark_shards(config, b))
     ]
-    return sampled + [f"results/training/{m}.environment.json" for m in TRAINED]
+    judged = [path.replace(".csv", ".environment.json") for path in JUDGED]
+    return sampled + [f"results/training/{m}.environment.json" for m in TRAINED] + judged

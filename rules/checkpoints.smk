@@ -2,7 +2,8 @@
 # or trained here from one of them (RLVR with the math-verify reward); real benchmarks from
 # files or the Hub. rules/sample.smk then samples each model with its own prompt and grades
 # with math-verify (and the paper's lenient rules, for comparison), as it does every model;
-# the C5 annotation files, perplexity and the temperature study's entropy are here.
+# the C5 annotation files (and C5's optional judge), perplexity and the temperature study's
+# entropy are here.
 # configs/paper.yaml is the paper's study; schemas/paper.schema.yaml documents each key.
 include: "checkpoint_plan.smk"
 include: "benchmarks.smk"
@@ -119,20 +120,71 @@ rule export_cot_annotations:
 
 rule import_cot_annotations:
     """C5 from the filled annotation files (analysis.cot_annotations): the share of
-    RL-solved problems where the base has a valid chain, with an exact CI."""
+    RL-solved problems where the base has a valid chain, with an exact CI. With the judge
+    (analysis.cot_judge), its labels where people labelled nothing, marked `judged`."""
     input:
         annotations=ANNOTATIONS,
+        judged=JUDGED,
         registry="results/tables/models.csv",
     output:
         table="results/tables/cot_validity.csv",
     params:
         level=config["analysis"]["ci_level"],
+        judge=COT_JUDGE["model"] if COT_JUDGE else None,
     log:
         "logs/import_cot_annotations.log",
     conda:
         "../envs/analysis.yaml"
     script:
         "../scripts/import_cot_annotations.py"
+
+
+if COT_JUDGE:
+
+    rule judge_cot_annotations:
+        """C5 by a language-model judge (analysis.cot_judge): every base sample of the
+        export shown to the judge checkpoint with its problem, through the sampling backend;
+        its verdict (valid / invalid / unparsable) and raw reply beside the annotation
+        columns, `valid` filled from the verdict."""
+        input:
+            annotations="results/annotations/{benchmark}/to_annotate.csv",
+            model=f"results/models/{COT_JUDGE['model']}/manifest.json",
+        output:
+            judged="results/annotations/{benchmark}/judged.csv",
+            environment="results/annotations/{benchmark}/judged.environment.json",
+        params:
+            job=judge_job,
+        threads: config["threads"]["sample"]
+        resources:
+            gpu=model_gpus(config, COT_JUDGE["model"]),
+            mem_mb=config["sampling"]["mem_mb"],
+            runtime=config["sampling"]["runtime_minutes"],
+        log:
+            "logs/judge_cot_annotations/{benchmark}.log",
+        benchmark:
+            "benchmarks/judge_cot_annotations/{benchmark}.tsv"
+        conda:
+            SAMPLING_ENV
+        script:
+            "../scripts/judge_cot_annotations.py"
+
+    rule summarize_cot_judge:
+        """The judge's labels per benchmark and, on the samples people labelled too, its
+        agreement with them: raw agreement and Cohen's kappa with the 2 x 2 counts."""
+        input:
+            annotations=ANNOTATIONS,
+            judged=JUDGED,
+        output:
+            table="results/tables/cot_judge.csv",
+        log:
+            "logs/summarize_cot_judge.log",
+        conda:
+            "../envs/analysis.yaml"
+        script:
+            "../scripts/summarize_cot_judge.py"
+
+    localrules:
+        summarize_cot_judge,
 
 
 # --- C3's perplexity: responses scored under the base and RL checkpoints ----------------

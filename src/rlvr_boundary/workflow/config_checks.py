@@ -226,6 +226,8 @@ def check_paper_config(config: dict) -> None:
     study = (config.get("studies") or {}).get("temperatures") or {}
     check_not_greedy(study.get("values", []), n, "studies.temperatures.values", f"{where}={n}")
 
+    check_cot_judge(config)
+
     if sampling["backend"] in VLLM_BACKENDS:
         _check("max_model_len" in sampling, "sampling.max_model_len",
                f"backend {sampling['backend']} needs the engine's context length (>= the "
@@ -233,6 +235,31 @@ def check_paper_config(config: dict) -> None:
         _check(sampling["max_model_len"] > sampling["max_new_tokens"], "sampling.max_model_len",
                f"{sampling['max_model_len']} leaves no room for a prompt before "
                f"sampling.max_new_tokens={sampling['max_new_tokens']}")
+
+
+def check_cot_judge(config: dict) -> None:
+    """analysis.cot_judge (optional): its model is a model of this config, its template a
+    prompt_templates key or a text with {question}, its instruction has the placeholders."""
+    from ..analyses.cot_judge import judge_instruction, judge_template
+
+    judge = (config.get("analysis") or {}).get("cot_judge")
+    if not judge:
+        return
+    models = config["models"]
+    _check(judge["model"] in models, "analysis.cot_judge.model",
+           f"{judge['model']!r} is not a model of this config (models: {sorted(models)})")
+    for read in (judge_template, judge_instruction):  # each error names its key
+        try:
+            read(config)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    sampling = config["sampling"]
+    if sampling["backend"] in VLLM_BACKENDS:
+        context = (judge.get("max_model_len") or models[judge["model"]].get("max_model_len")
+                   or sampling.get("max_model_len"))
+        budget = judge.get("max_new_tokens", 2048)
+        _check(not context or context > budget, "analysis.cot_judge.max_new_tokens",
+               f"{budget} leaves no room for a prompt in the judge's context {context}")
 
 
 def check_parents(models: dict) -> None:

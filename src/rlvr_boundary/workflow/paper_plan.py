@@ -379,10 +379,14 @@ def checkpoint_claim_gaps(config: dict, models: dict) -> dict[str, str]:
             gaps[claim] = "no model with role `rl` in models"
     if "distilled" not in roles:
         gaps["C7"] = "no model with role `distilled` in models"
-    if "C5" not in gaps and not (config.get("analysis") or {}).get("cot_annotations"):
+    analysis = config.get("analysis") or {}
+    judge = (analysis.get("cot_judge") or {}).get("model")
+    if "C5" not in gaps and not analysis.get("cot_annotations") and judge not in models:
         gaps["C5"] = ("no annotation file yet: fill results/annotations/<benchmark>/"
                       "to_annotate.csv (data/annotations/README.md) and list it under "
-                      "analysis.cot_annotations")
+                      "analysis.cot_annotations" + (
+                          f"; the judge {judge} (analysis.cot_judge) is not run" if judge
+                          else ""))
     algorithms = (config.get("studies") or {}).get("algorithms")
     if algorithms is None:
         gaps["C6"] = "study `algorithms` is not in this configuration"
