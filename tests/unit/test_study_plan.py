@@ -60,15 +60,24 @@ def test_rarity_variant_reuses_the_family_with_its_own_corpus():
     assert derived["deep_common"]["corpus"] == {"rare_wrong_rate": [0.5, 0.8]}
 
 
-def test_evaluations_follow_each_study():
+def _restricted_config():
+    """The default study with the temperature and seeds studies limited to two benchmarks
+    (a study's `benchmarks` key), so that what is left out can be checked."""
     config = _config()
+    for study in ("temperatures", "seeds"):
+        config["studies"][study]["benchmarks"] = ["easy", "medium"]
+    return config
+
+
+def test_evaluations_follow_each_study():
+    config = _restricted_config()
     triples = plan_evaluations(config, plan_models(config))
     assert len(triples) == len(set(triples))
     by_model = {}
     for model, benchmark, temperature in triples:
         by_model.setdefault(model, set()).add((benchmark, temperature))
     assert by_model["deep-base"] >= {("hard", "1.0"), ("easy", "0.6"), ("medium", "1.2")}
-    assert ("hard", "0.6") not in by_model["deep-base"]  # the temperature study skips hard
+    assert ("hard", "0.6") not in by_model["deep-base"]  # the temperature study's benchmarks
     assert by_model["deep-rl-narrow-ppo"] == {(b, "1.0") for b in ("easy", "medium", "hard")}
     assert by_model["deep-rl-narrow-seed1"] == {("easy", "1.0"), ("medium", "1.0")}
     assert by_model["teacher"] == {(b, "1.0") for b in ("easy", "medium", "hard")}
@@ -76,7 +85,7 @@ def test_evaluations_follow_each_study():
 
 
 def test_one_sampling_job_covers_a_models_benchmarks_at_a_temperature():
-    config = _config()
+    config = _restricted_config()
     triples = plan_evaluations(config, plan_models(config))
     jobs = sampled_benchmarks(triples)
     assert sorted((m, b, t) for (m, t), bs in jobs.items() for b in bs) == sorted(triples)
