@@ -17,10 +17,10 @@ import os
 import platform
 import socket
 import subprocess
-from importlib import metadata
 from pathlib import Path
 
 from .provenance import config_hash, git_commit
+from .versions import installed_versions
 
 NONE = "none"
 # The packages whose versions decide what a GPU job computes (distribution names).
@@ -30,10 +30,7 @@ JOB_PACKAGES = ("torch", "transformers", "vllm", "trl", "accelerate", "rlvr-boun
 def package_version(name: str) -> str:
     """The installed version of a distribution, or "none" (not installed: e.g. vLLM in an
     hf-backend job). Read from its metadata: nothing is imported."""
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return NONE
+    return installed_versions([name], missing=NONE)[name]
 
 
 def nvidia_driver() -> str:

@@ -52,8 +52,9 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
+
+from .versions import installed_versions
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +109,7 @@ def load_settings(job: dict, gpus: int) -> dict:
 def library_versions() -> dict[str, str | None]:
     """The installed version of each of :data:`LIBRARIES` (None: not installed), read from
     the package metadata without importing anything."""
-    versions = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    return installed_versions(LIBRARIES)
 
 
 def model_folder(model_input: str, subfolder: str = "") -> str:

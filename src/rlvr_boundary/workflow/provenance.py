@@ -6,24 +6,18 @@ import hashlib
 import json
 import platform
 import subprocess
-from importlib import metadata
 from pathlib import Path
 
 from ..models import cpu
 from .job_io import sha256_file
+from .versions import installed_versions
 
 PACKAGES = ["torch", "transformers", "trl", "accelerate", "datasets", "tokenizers", "snakemake",
             "pandas", "pyarrow", "numpy", "matplotlib", "math-verify", "rlvr-boundary"]
 
 
 def package_versions() -> dict[str, str | None]:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    return installed_versions(PACKAGES)
 
 
 def git_commit(folder: str | Path) -> dict:
