@@ -46,6 +46,7 @@ if "perplexity" in STUDIES and not PAPER_SCALE:
             study={k: v for k, v in STUDIES["perplexity"].items() if k != "batch_size"},
             batch_size=batch_size_param(STUDIES["perplexity"]["batch_size"], DEVICE),
             device=DEVICE,
+            threads=result_threads("sample"),
         threads: config["threads"]["sample"]
         resources:
             mem_mb=4000,
@@ -103,6 +104,7 @@ if "temperatures" in STUDIES and not PAPER_SCALE:
             top_p=config["sampling"]["top_p"],
             samples_per_problem=STUDIES.get("perplexity", {}).get("samples_per_problem", 8),
             device=DEVICE,
+            threads=result_threads("sample"),
         threads: config["threads"]["sample"]
         resources:
             mem_mb=4000,

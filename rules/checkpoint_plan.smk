@@ -8,13 +8,13 @@ from rlvr_boundary.workflow.config_checks import check_paper_config, load_config
 from rlvr_boundary.workflow.estimate import planned_estimate
 from rlvr_boundary.workflow.paper_plan import (
     accelerate_config_file,
+    model_blocks,
     model_gpus,
     model_sampling,
     model_tensor_parallel,
     paper_evaluations,
     paper_models,
     prompt_template,
-    samples_per_problem,
     trained_models,
     training_gpus,
     training_settings,
@@ -87,6 +87,7 @@ wildcard_constraints:
     benchmark="[a-z][a-z0-9_]*",
     temperature="[0-9]+\\.[0-9]+",
     shard="[0-9]+",
+    block="[0-9]+",
     family="[a-z][a-z0-9_]*",
     group="[a-z][a-z0-9_]*",
 
@@ -104,7 +105,8 @@ GRADING_RESOURCES = dict(mem_mb=16000, runtime=120)
 METRICS = list(MATH_GRADERS)
 SCORED = [f"results/scored/{m}/{b}/T{t}.parquet" for m, b, t in PAPER_EVALUATIONS]
 # What a job's results depend on: not the temperatures (a job's own is its wildcard, so an
-# added one reruns no other job), memory or runtime, nor the size -> GPUs map (each job has
+# added one reruns no other job), nor n and block_size (its block, the samples it draws, is
+# its param instead: raising n adds blocks and reruns none), memory or runtime, nor the size -> GPUs map (each job has
 # its own model's vLLM tensor-parallel size instead: model_tensor_parallel), nor what only
 # the other backends read (hf: batch_size; vLLM: max_model_len, engine). hf's batch_size
 # changes speed, not samples, on a CPU in float32 (tests/unit/test_batch_invariance.py):
@@ -116,6 +118,7 @@ _CPU_FLOAT32 = config["device"] == "cpu" and config["sampling"].get("dtype", "au
 )
 _NOT_SAMPLING_PARAMS = (
     "temperatures",
+    "block_size",
     "runtime_minutes",
     "mem_mb",
     "tensor_parallel",
@@ -128,7 +131,7 @@ _SAMPLING_SETTINGS = {k: v for k, v in config["sampling"].items() if k not in _N
 # Each sampling job also records the machine it ran on (GPUs, driver, CUDA, versions, host:
 # rlvr_boundary.workflow.job_environment); rules/checkpoint_provenance.smk merges the records.
 SAMPLE_JOB_RECORDS = dict(
-    environment="results/samples/{model}/{group}/T{temperature}/shard{shard}.environment.json"
+    environment="results/samples/{model}/{group}/T{temperature}/shard{shard}_block{block}.environment.json"
 )
 
 
@@ -140,32 +143,51 @@ def job_benchmark_files(wildcards):
     return [f"{BENCHMARK_DIR}/{wildcards.group}/problems.jsonl"]
 
 
+def model_block(model, benchmark, index):
+    blocks = model_blocks(config, model, benchmark)
+    if not 0 <= index < len(blocks):
+        raise ValueError(f"{model} on {benchmark}: no sample block {index} (n in {len(blocks)})")
+    return blocks[index]
+
+
 def sampling_job(wildcards):
-    """One benchmark with the model's own template, n and seed."""
+    """One benchmark with the model's own template, one block of its n, and its seed."""
     model, benchmark = wildcards.model, wildcards.group
+    job_block = model_block(model, benchmark, int(wildcards.block))
     return dict(
         engine="checkpoint",
         benchmarks={
             benchmark: dict(
                 template=prompt_template(config, model, benchmark, stops=True),
-                n=samples_per_problem(config, model, benchmark),
                 limit=config["benchmarks"][benchmark].get("limit"),
                 shards=benchmark_shards(config, benchmark),
-                seed=seed_for("sample", model, benchmark, wildcards.temperature, wildcards.shard),
+                seed=sample_seed(
+                    model, benchmark, wildcards.temperature, wildcards.shard, job_block
+                ),
             )
         },
+        block=job_block.param(),
         sampling=model_sampling(config, model, _SAMPLING_SETTINGS)
         | model_tensor_parallel(config, model),
         device=config["device"],
     )
 
 
-def shard_samples(wildcards):
+def sample_files(model, benchmark, temperature, suffix):
+    """Every sampling job's output of (model, benchmark, temperature): shards x blocks."""
     return expand(
-        "results/samples/{model}/{benchmark}/T{temperature}/shard{shard}.parquet",
-        shard=range(benchmark_shards(config, wildcards.benchmark)),
-        **wildcards,
+        "results/samples/{model}/{benchmark}/T{temperature}/shard{shard}_block{block}{suffix}",
+        model=model,
+        benchmark=benchmark,
+        temperature=temperature,
+        shard=range(benchmark_shards(config, benchmark)),
+        block=range(len(model_blocks(config, model, benchmark))),
+        suffix=suffix,
     )
+
+
+def shard_samples(wildcards):
+    return sample_files(wildcards.model, wildcards.benchmark, wildcards.temperature, ".parquet")
 
 
 def benchmark_problems(wildcards):
@@ -450,11 +472,9 @@ def checkpoint_perplexity_models(wildcards):
 
 # Where each GPU job ran (rules/checkpoint_provenance.smk merges these records).
 def job_environment_records():
-    """Every GPU job's record: each sampling shard's, each RL run's."""
+    """Every GPU job's record: each sampling job's, each RL run's."""
     sampled = [
-        f"results/samples/{m}/{b}/T{t}/shard{s}.environment.json"
-        for m, b, t in PAPER_EVALUATIONS
-        for s in range(benchmark_shards(config, b))
+        path for m, b, t in PAPER_EVALUATIONS for path in sample_files(m, b, t, ".environment.json")
     ]
     judged = [path.replace(".csv", ".environment.json") for path in JUDGED]
     return sampled + [f"results/training/{m}.environment.json" for m in TRAINED] + judged

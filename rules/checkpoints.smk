@@ -72,6 +72,7 @@ rule train_paper_rl:
         checkpoint_steps=lambda w: config["models"][w.model].get("checkpoint_steps", []),
         seed=lambda w: seed_for("rl", w.model),
         device=config["device"],
+        threads=result_threads("sample"),
     threads: config["threads"]["sample"]
     resources:
         gpu=lambda w: training_gpus(config, w.model),
@@ -215,6 +216,7 @@ if "perplexity" in STUDIES:
             ),
             dtype=config["sampling"].get("dtype", "float32"),
             device=config["device"],
+            threads=result_threads("sample"),
             # The sampling backend scores too: vLLM's prompt log-probs, or transformers.
             backend=config["sampling"]["backend"],
             # The shortest context of the family's scorers (each one's engine must hold it).
@@ -263,6 +265,7 @@ if "temperatures" in STUDIES:
             ),
             dtype=config["sampling"].get("dtype", "float32"),
             device=config["device"],
+            threads=result_threads("sample"),
         threads: config["threads"]["sample"]
         resources:
             gpu=lambda w: model_gpus(config, perplexity_models(w.family)["base"]),

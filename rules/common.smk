@@ -4,6 +4,7 @@ from snakemake.utils import validate
 
 from rlvr_boundary.workflow.config_checks import check_config
 from rlvr_boundary.models.cpu import wants_onednn
+from rlvr_boundary.sampling.blocks import block, sample_blocks
 from rlvr_boundary.workflow.study_plan import (
     checkpoint_steps,
     family_specs,
@@ -26,6 +27,8 @@ BENCHMARKS = sorted(config["benchmarks"])
 TEMPERATURES = [str(float(t)) for t in config["sampling"]["temperatures"]]
 CLAIM_TEMPERATURE = str(float(config["analysis"]["claim_temperature"]))
 SHARDS = list(range(config["sampling"]["shards"]))
+# Every benchmark of the tiny world is sampled n times, in blocks (sampling/blocks.py).
+BLOCKS = sample_blocks(config["sampling"]["n"], config["sampling"]["block_size"])
 DEVICE = config["device"]
 GPUS = 1 if DEVICE == "cuda" else 0
 STUDIES = studies(config)
@@ -45,6 +48,7 @@ wildcard_constraints:
     model="[a-z][a-z0-9_]*(-[a-z0-9_]+)*",
     temperature="[0-9]+\\.[0-9]+",
     shard="[0-9]+",
+    block="[0-9]+",
     group="all",
 
 
@@ -150,26 +154,36 @@ def job_benchmark_files(wildcards):
 
 
 # Sampling settings that are no param of a sampling job (a param's change reruns the job):
-# the temperatures (a job's own is its wildcard, so an added one reruns no other job) and,
-# on a CPU, batch_size: rows generated together change speed, not samples
+# the temperatures (a job's own is its wildcard, so an added one reruns no other job), n
+# and block_size (a job's block is its param instead: raising n adds blocks, reruns none)
+# and, on a CPU, batch_size: rows generated together change speed, not samples
 # (tests/unit/test_batch_invariance.py); scripts/sample_model.py reads it from the config.
 # On a GPU the batch's shape picks the kernels and nothing was measured: there it stays.
-_NOT_SAMPLING_PARAMS = ("temperatures", *(("batch_size",) if DEVICE == "cpu" else ()))
+_NOT_SAMPLING_PARAMS = (
+    "temperatures",
+    "n",
+    "block_size",
+    *(("batch_size",) if DEVICE == "cpu" else ()),
+)
 
 
 def sampling_job(wildcards):
-    """What one sampling job draws: each benchmark keeps its own seed."""
+    """What one sampling job draws: its block of samples, each benchmark with its own seed."""
+    job_block = block(
+        config["sampling"]["n"], config["sampling"]["block_size"], int(wildcards.block)
+    )
     return dict(
         engine="tiny_world",
         subfolder=model_subfolder(wildcards.model),
         benchmarks={
             b: {
-                "seed": seed_for(
-                    "sample", wildcards.model, b, wildcards.temperature, wildcards.shard
+                "seed": sample_seed(
+                    wildcards.model, b, wildcards.temperature, wildcards.shard, job_block
                 )
             }
             for b in job_benchmarks(wildcards)
         },
+        block=job_block.param(),
         sampling={k: v for k, v in config["sampling"].items() if k not in _NOT_SAMPLING_PARAMS},
         device=DEVICE,
     )
@@ -177,8 +191,9 @@ def sampling_job(wildcards):
 
 def shard_samples(wildcards):
     return expand(
-        "results/samples/{model}/all/T{temperature}/shard{shard}.parquet",
+        "results/samples/{model}/all/T{temperature}/shard{shard}_block{block}.parquet",
         shard=SHARDS,
+        block=range(len(BLOCKS)),
         model=wildcards.model,
         temperature=wildcards.temperature,
     )
@@ -269,9 +284,10 @@ def all_seeds():
             seeds[f"rl/{spec.model}"] = rl_seed(run)
     for model, benchmark, temperature in EVALUATIONS:
         for shard in SHARDS:
-            seeds[f"sample/{model}/{benchmark}/{temperature}/{shard}"] = seed_for(
-                "sample", model, benchmark, temperature, shard
-            )
+            for job_block in BLOCKS:
+                seeds[f"sample/{model}/{benchmark}/{temperature}/{shard}/{job_block.index}"] = (
+                    sample_seed(model, benchmark, temperature, shard, job_block)
+                )
     return seeds
 
 

@@ -59,6 +59,19 @@ def seed_for(*names):
     return derive_seed(config["seed"], *names)
 
 
+def result_threads(kind):
+    """The CPU threads a job computes with, config key threads.<kind>, as a param: CPU bytes
+    are defined per thread count, so a change reruns the job, and the job keeps the count
+    when --cores is lower (slower, not different). None on a GPU, where the count changes
+    no result and the job takes the threads Snakemake gives it."""
+    return None if config.get("device") == "cuda" else config["threads"][kind]
+
+
+def sample_seed(model, benchmark, temperature, shard, job_block):
+    """A sampling job's seed: its shard's, plus its block's index past block 0."""
+    return seed_for("sample", model, benchmark, temperature, shard, *job_block.seed_names())
+
+
 def benchmark_file(wildcards):
     """rules/benchmarks.smk: a local benchmark file is an input (an edit reruns the
     benchmark); a Hub dataset is checked against its pinned sha256 instead. BENCHMARK_SPECS

@@ -6,7 +6,9 @@ rule make_task_data:
         train="results/data/train.parquet",
         rl_prompts="results/data/rl_prompts.parquet",
         benchmarks=expand("results/data/benchmarks/{benchmark}.parquet", benchmark=BENCHMARKS),
-        # Their sha256, checked by every job that reads one (workflow/recorded.py).
+        # The parquets' sha256, checked by every job that reads one (workflow/recorded.py).
+        train_record="results/data/train.parquet.sha256",
+        rl_prompts_record="results/data/rl_prompts.parquet.sha256",
         benchmark_records=expand(
             "results/data/benchmarks/{benchmark}.parquet.sha256", benchmark=BENCHMARKS
         ),

@@ -5,7 +5,8 @@
 
 
 rule sample_model:
-    """n samples per problem for one shard (a range of problems) of a group of the model's
+    """One block of samples per problem (sampling.block_size of the n: raising n adds
+    blocks and reruns none) for one shard (a range of problems) of a group of the model's
     benchmarks at one temperature: in the tiny world every benchmark of the model (a job
     there is mostly start-up), for a checkpoint one benchmark (reruns stay per benchmark).
     Raw completions and finish reasons are kept; nothing is graded here."""
@@ -14,16 +15,17 @@ rule sample_model:
         benchmarks=job_benchmark_files,
     output:
         **SAMPLE_JOB_RECORDS,
-        samples="results/samples/{model}/{group}/T{temperature}/shard{shard}.parquet",
+        samples="results/samples/{model}/{group}/T{temperature}/shard{shard}_block{block}.parquet",
     params:
         job=sampling_job,
+        threads=result_threads("sample"),
     threads: config["threads"]["sample"]
     resources:
         **SAMPLING_RESOURCES,
     log:
-        "logs/sample_model/{model}/{group}/T{temperature}/shard{shard}.log",
+        "logs/sample_model/{model}/{group}/T{temperature}/shard{shard}_block{block}.log",
     benchmark:
-        "benchmarks/sample_model/{model}/{group}/T{temperature}/shard{shard}.tsv"
+        "benchmarks/sample_model/{model}/{group}/T{temperature}/shard{shard}_block{block}.tsv"
     conda:
         SAMPLING_ENV
     script:

@@ -12,6 +12,7 @@ rule pretrain_base:
         seed=pretrain_seed,
         noisy=True,
         device=DEVICE,
+        threads=result_threads("train"),
     threads: config["threads"]["train"]
     resources:
         mem_mb=4000,
@@ -38,6 +39,8 @@ use rule pretrain_base as pretrain_teacher with:
         seed=seed_for("pretrain", "teacher"),
         noisy=False,
         device=DEVICE,
+        threads=result_threads("train"),
+    threads: config["threads"]["train"]
     log:
         "logs/pretrain_teacher.log",
     benchmark:
@@ -60,6 +63,7 @@ rule train_rl:
         checkpoint_steps=rl_checkpoint_steps,
         seed=rl_seed,
         device=DEVICE,
+        threads=result_threads("train"),
     threads: config["threads"]["train"]
     resources:
         mem_mb=4000,
@@ -88,6 +92,7 @@ rule build_distillation_set:
         max_new_tokens=config["sampling"]["max_new_tokens"],
         seed=seed_for("distillation_set"),
         device=DEVICE,
+        threads=result_threads("sample"),
     threads: config["threads"]["sample"]
     resources:
         mem_mb=4000,
@@ -115,6 +120,7 @@ rule distill_student:
         distill=config["distill"],
         seed=distill_seed,
         device=DEVICE,
+        threads=result_threads("train"),
     threads: config["threads"]["train"]
     resources:
         mem_mb=4000,

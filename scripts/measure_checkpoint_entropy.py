@@ -8,12 +8,12 @@ import pandas as pd
 from rlvr_boundary.analyses.perplexity import model_entropy_rows
 from rlvr_boundary.models.modeling import load_checkpoint, set_determinism
 from rlvr_boundary.sampling.benchmarks import apply_template, read_normalised
-from rlvr_boundary.workflow.job_io import start_job, write_csv
+from rlvr_boundary.workflow.job_io import compute_threads, start_job, write_csv
 
 start_job(snakemake.log[0])
 p = snakemake.params
 study = p.study
-set_determinism(0, snakemake.threads)  # scoring draws nothing; fixes threads only
+set_determinism(0, compute_threads(snakemake))  # scoring draws nothing; fixes threads only
 questions = {b: read_normalised(path) for b, path in zip(study["benchmarks"], snakemake.input.problems)}
 samples = (pd.read_parquet(path) for path in snakemake.input.samples)
 # No param where it changes no score (analyses.perplexity.batch_size_param): from the config.

@@ -2,13 +2,13 @@ import pandas as pd
 
 from rlvr_boundary.models.modeling import load_checkpoint, set_determinism
 from rlvr_boundary.analyses.perplexity import model_entropy_rows
-from rlvr_boundary.workflow.job_io import start_job, write_csv
+from rlvr_boundary.workflow.job_io import compute_threads, start_job, write_csv
 from rlvr_boundary.workflow.recorded import read_recorded_parquet
 
 start_job(snakemake.log[0])
 p, w = snakemake.params, snakemake.wildcards
 study = p.study
-set_determinism(0, snakemake.threads)  # scoring draws nothing; fixes threads only
+set_determinism(0, compute_threads(snakemake))  # scoring draws nothing; fixes threads only
 models = [m for m in study["models"] if m.startswith(f"{w.family}-")]
 problems = {b: read_recorded_parquet(path) for b, path in zip(study["benchmarks"], snakemake.input.benchmarks)}
 samples = (pd.read_parquet(path) for path in snakemake.input.samples)

@@ -4,9 +4,11 @@ import pandas as pd
 
 from rlvr_boundary.sampling.benchmarks import apply_template, read_normalised
 from rlvr_boundary.analyses.perplexity import perplexity_pairs, perplexity_table
-from rlvr_boundary.workflow.job_io import start_job, write_csv
+from rlvr_boundary.models.modeling import set_determinism
+from rlvr_boundary.workflow.job_io import compute_threads, start_job, write_csv
 
 log = start_job(snakemake.log[0])
+set_determinism(0, compute_threads(snakemake))  # scoring draws nothing; fixes threads only
 p = snakemake.params
 base, rl, others = p.models["base"], list(p.models["rl"]), list(p.models.get("others", []))
 responded = [base, *rl, *others]

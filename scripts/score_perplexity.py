@@ -1,10 +1,12 @@
 import pandas as pd
 
 from rlvr_boundary.analyses.perplexity import perplexity_pairs, perplexity_table
-from rlvr_boundary.workflow.job_io import start_job, write_csv
+from rlvr_boundary.models.modeling import set_determinism
+from rlvr_boundary.workflow.job_io import compute_threads, start_job, write_csv
 from rlvr_boundary.workflow.recorded import read_recorded_parquet
 
 log = start_job(snakemake.log[0])
+set_determinism(0, compute_threads(snakemake))  # scoring draws nothing; fixes threads only
 p, w = snakemake.params, snakemake.wildcards
 base, rl, teacher = p.models["base"], p.models["rl"], p.models["teacher"]
 responded = [base, *rl, teacher]

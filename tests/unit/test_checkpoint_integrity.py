@@ -149,7 +149,8 @@ def _manifest(workdir: Path, model: str, folder: Path, source: str = "local") ->
 
 def _checkpoint_job(backend: str = "hf") -> dict:
     return {"engine": "checkpoint", "device": "cpu",
-            "benchmarks": {"b": {"template": "{question}", "n": 1, "seed": 0}},
+            "benchmarks": {"b": {"template": "{question}", "seed": 0}},
+            "block": {"index": 0, "start": 0, "samples": 1},
             "sampling": {"backend": backend, "shards": 1, "top_p": 1.0, "max_new_tokens": 4,
                          "max_model_len": 64, "batch_size": 1}}
 

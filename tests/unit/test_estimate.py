@@ -41,7 +41,8 @@ def study(**models) -> dict:
             "rl_data": {"train_set": {"file": "t.jsonl", "sha256": SHA}},
             "prompt_templates": {"t": "{question}"},
             "sampling": {"backend": "vllm", "temperatures": [0.6], "max_new_tokens": 1000,
-                         "shards": 2, "tensor_parallel": {"7b": 1, "14b": 2}},
+                         "shards": 2, "block_size": 128,
+                         "tensor_parallel": {"7b": 1, "14b": 2}},
             "analysis": {"claim_temperature": 0.6}}
 
 
@@ -155,8 +156,8 @@ def test_a_study_overrides_the_catalog_assumptions_key_by_key():
 def test_measured_rates_are_tokens_per_gpu_second_of_a_finished_run(tmp_path):
     config = study(a=hub_model("Org/A-14B", size="14b"))
     for shard, (tokens, seconds) in enumerate([([100, 300], 10.0), ([200, 200], 30.0)]):
-        samples = tmp_path / f"results/samples/a/bench/T0.6/shard{shard}.parquet"
-        timing = tmp_path / f"benchmarks/sample_model/a/bench/T0.6/shard{shard}.tsv"
+        samples = tmp_path / f"results/samples/a/bench/T0.6/shard{shard}_block0.parquet"
+        timing = tmp_path / f"benchmarks/sample_model/a/bench/T0.6/shard{shard}_block0.tsv"
         samples.parent.mkdir(parents=True, exist_ok=True)
         timing.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame({"completion_tokens": tokens}).to_parquet(samples)
@@ -176,7 +177,7 @@ def test_the_shipped_configs_plan_every_sampling_job_the_workflow_runs():
     result = estimate(config, assumptions(catalog, config))
     assert result["unknown"] == []
     jobs = sampling_jobs(config)
-    assert sampling(result)["jobs"] == sum(job["shards"] for job in jobs)
+    assert sampling(result)["jobs"] == sum(job["jobs"] for job in jobs)
     llama = [j for j in jobs if j["model"] == "llama31_8b" and j["benchmark"] == "math500"]
     assert [j["n"] for j in llama] == [1024]
     assert "models.qwen25_14b-simplerl-zoo" in not_run

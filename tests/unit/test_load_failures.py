@@ -199,11 +199,12 @@ def _sampling_job(tmp_path: Path, model: Path, shard: int, temperature: str) -> 
     args = {
         "script": str(SCRIPT), "log": f"logs/sample_model/{name}.log",
         "wildcards": {"model": "tiny-hf", "group": "mini", "temperature": temperature,
-                      "shard": str(shard)},
+                      "shard": str(shard), "block": "0"},
         "input": {"model": str(model), "benchmarks": [str(benchmark)]},
         "output": {"samples": f"results/samples/{name}.parquet"},
         "job": {"engine": "checkpoint", "device": "cpu",
-                "benchmarks": {"mini": {"seed": 7, "template": "Q: {question}\nA:", "n": 2}},
+                "benchmarks": {"mini": {"seed": 7, "template": "Q: {question}\nA:"}},
+                "block": {"index": 0, "start": 0, "samples": 2},
                 "sampling": {"backend": "hf", "dtype": "float32", "top_p": 1.0, "shards": 2,
                              "max_new_tokens": 4, "batch_size": 8}},
     }
@@ -224,14 +225,14 @@ def test_a_model_that_fails_to_load_stops_its_later_jobs_at_their_start(tmp_path
     marker = tmp_path / "results" / "failures" / "tiny-hf.json"
     record = json.loads(marker.read_text())
     assert record["log"] == first["log"] and "no_such_architecture" in record["error"]
-    assert record["job"] == "sample_model tiny-hf/mini/T0.6/shard0"
+    assert record["job"] == "sample_model tiny-hf/mini/T0.6/shard0_block0"
 
     # Another job of the model (other shard and temperature): refused at once, before
     # torch, transformers or even pandas are imported.
     second = _sampling_job(tmp_path, model, shard=1, temperature="1.0")
     assert second["error"] == "RecordedFailure", second
     assert second["seconds"] < 1.0 and second["imported"] == [], second
-    assert "sample_model tiny-hf/mini/T1.0/shard1: not started" in second["message"]
+    assert "sample_model tiny-hf/mini/T1.0/shard1_block0: not started" in second["message"]
     assert f"its log: {first['log']}" in second["message"]
     assert f"`rm {Path('results/failures/tiny-hf.json')}`" in second["message"]
     assert "no_such_architecture" in (tmp_path / second["log"]).read_text()

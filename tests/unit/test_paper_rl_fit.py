@@ -203,9 +203,9 @@ def test_two_processes_through_the_shipped_accelerate_config(tmp_path):
                 "prompts": 4, "reward_metric": "math_verify", "gpus": 2, "gradient_checkpointing": True,
                 "micro_batch_size": 1}
     job = dict(base=str(tmp_path / "base"), prompts=str(tmp_path / "prompts.parquet"),
-               settings=settings, seed=0, threads=1, checkpoints=str(tmp_path / "ckpt"),
-               checkpoint_steps=[1], device="cpu", model=str(tmp_path / "rl"),
-               history=str(tmp_path / "history.csv"))
+               prompts_recorded=False, settings=settings, seed=0, threads=1,
+               checkpoints=str(tmp_path / "ckpt"), checkpoint_steps=[1], device="cpu",
+               model=str(tmp_path / "rl"), history=str(tmp_path / "history.csv"))
     (tmp_path / "job.json").write_text(json.dumps(job))
     command = launch_command(str(tmp_path / "job.json"), 2, str(REPO / "configs/accelerate/fsdp.yaml"))
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "OMP_NUM_THREADS": "1"}

@@ -479,7 +479,8 @@ def test_checkpoint_perplexity_rule_script(hub_snapshots, tmp_path, monkeypatch)
         output=SimpleNamespace(table=str(out)), log=[str(tmp_path / "job.log")],
         params=SimpleNamespace(models=models, benchmarks=benchmarks, templates=templates,
                                samples_per_problem=2, batch_size=4, device="cpu",
-                               dtype="float32", family="fam", backend="hf", max_model_len=None))
+                               dtype="float32", family="fam", backend="hf", max_model_len=None,
+                               threads=1))
     monkeypatch.setattr("rlvr_boundary.workflow.job_io.start_job", lambda path: logging.getLogger("job"))
     runpy.run_path(str(SCRIPTS / "score_checkpoint_perplexity.py"), init_globals={"snakemake": snakemake})
 

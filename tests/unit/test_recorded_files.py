@@ -1,21 +1,27 @@
-"""Normalised benchmark files carry the sha256 their job recorded; a file edited after it
-was written stops every job that reads it, naming the file and the command that writes it
-again (rlvr_boundary.workflow.recorded)."""
+"""Normalised benchmark files and the tiny world's training data carry the sha256 their job
+recorded; a file edited after it was written stops every job that reads it, naming the file
+and the command that writes it again (rlvr_boundary.workflow.recorded)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import runpy
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+import yaml
 
 from rlvr_boundary.grading.counting import grade_benchmark
 from rlvr_boundary.sampling.benchmarks import read_normalised, write_normalised
 from rlvr_boundary.sampling.job import sample_job
+from rlvr_boundary.stats.seeds import derive_seed
+from rlvr_boundary.training.rl_job import read_prompts, run_rule
 from rlvr_boundary.workflow.recorded import (
     RecordedFileChanged,
     read_recorded_parquet,
@@ -96,6 +102,110 @@ def test_grading_and_sampling_refuse_an_edited_tiny_benchmark(tmp_path):
         sample_job(str(tmp_path / "no-model"), [str(path)], job, 0, 1.0, 1)
 
 
+# --- the tiny world's training data: train.parquet and rl_prompts.parquet ---------------------
+
+
+def _run_script(name: str, snakemake, monkeypatch) -> None:
+    """A rule script as Snakemake runs it (its log set-up left out: pytest keeps the log)."""
+    monkeypatch.setattr("rlvr_boundary.workflow.job_io.start_job",
+                        lambda path: logging.getLogger("job"))
+    runpy.run_path(str(REPO / "scripts" / name), init_globals={"snakemake": snakemake})
+
+
+def _task_data(tmp_path: Path, monkeypatch) -> Path:
+    """results/data as make_task_data writes it for the test config (its script, ~1 s)."""
+    config = yaml.safe_load((REPO / TEST_CONFIG).read_text())
+    data, names = tmp_path / "results" / "data", sorted(config["benchmarks"])
+    output = SimpleNamespace(
+        world=str(data / "world.json"), train=str(data / "train.parquet"),
+        rl_prompts=str(data / "rl_prompts.parquet"),
+        train_record=str(data / "train.parquet.sha256"),
+        rl_prompts_record=str(data / "rl_prompts.parquet.sha256"),
+        benchmarks=[str(data / "benchmarks" / f"{b}.parquet") for b in names],
+        benchmark_records=[str(data / "benchmarks" / f"{b}.parquet.sha256") for b in names])
+    params = SimpleNamespace(seed=derive_seed(config["seed"], "data"), world=config["world"],
+                             data=config["data"], benchmarks=config["benchmarks"])
+    _run_script("make_task_data.py", SimpleNamespace(output=output, params=params, log=["-"]),
+                monkeypatch)
+    return data
+
+
+def _rl_rule_job(tmp_path: Path, prompts: Path) -> SimpleNamespace:
+    """A train_rl job as scripts/train_rl.py passes it to run_rule."""
+    return SimpleNamespace(
+        input=SimpleNamespace(prompts=str(prompts)), threads=1,
+        params=SimpleNamespace(rl={"steps": 2, "prompts": 16}, seed=0, device="cpu"),
+        output=SimpleNamespace(checkpoints=str(tmp_path / "ckpt"), model=str(tmp_path / "rl"),
+                               history=str(tmp_path / "history.csv")))
+
+
+def test_make_task_data_records_the_training_data_and_training_reads_it(tmp_path, monkeypatch):
+    data = _task_data(tmp_path, monkeypatch)
+    for name in ["train.parquet", "rl_prompts.parquet"]:
+        path = data / name
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert record_path(path).read_text() == f"{digest}  {name}\n"
+        pd.testing.assert_frame_equal(read_recorded_parquet(path), pd.read_parquet(path))
+    prompts = data / "rl_prompts.parquet"
+    table = read_prompts({"prompts": str(prompts), "prompts_recorded": True})
+    pd.testing.assert_frame_equal(table, pd.read_parquet(prompts))
+    assert len(table) == 200 and table.prompt.str.endswith("=").all()
+
+
+def test_rl_training_refuses_edited_rl_prompts_naming_the_file(tmp_path, monkeypatch):
+    prompts = _task_data(tmp_path, monkeypatch) / "rl_prompts.parquet"
+    table = pd.read_parquet(prompts)
+    data = prompts.read_bytes()
+    prompt = next(p.encode() for p in table.prompt if p.encode() in data)  # stored uncompressed
+    _edit_in_place(prompts, prompt, str((int(prompt[:1]) + 1) % 10).encode() + prompt[1:])
+    # The base is never loaded: the prompts are checked first.
+    with pytest.raises(RecordedFileChanged, match=rf"^{prompts}: sha256 [0-9a-f]{{64}} differs "
+                       rf"from [0-9a-f]{{64}} recorded in {record_path(prompts)} .*"
+                       rf"`snakemake --forcerun {prompts}`"):
+        run_rule(_rl_rule_job(tmp_path, prompts), str(tmp_path / "no-model"), [],
+                 prompts_recorded=True)
+    record_path(prompts).unlink()
+    with pytest.raises(RecordedFileChanged, match=rf"^{prompts}: no sha256 recorded for it"):
+        read_prompts({"prompts": str(prompts), "prompts_recorded": True})
+    # A trained model's prompts (make_rl_prompts) have no record and are read as they are.
+    assert len(read_prompts({"prompts": str(prompts), "prompts_recorded": False})) == len(table)
+
+
+@pytest.mark.parametrize("script", ["pretrain.py", "build_distillation_set.py"])
+def test_pretraining_and_distillation_refuse_an_edited_train_file(tmp_path, monkeypatch, script):
+    """A row fixed by hand and the table written back with pandas: the job stops before it
+    builds or loads a model, naming the file."""
+    train = _task_data(tmp_path, monkeypatch) / "train.parquet"
+    table = pd.read_parquet(train)
+    table.loc[0, "answer"] = str((int(table.answer.iloc[0]) + 1) % 10)
+    table.to_parquet(train, index=False)
+    snakemake = SimpleNamespace(
+        input=SimpleNamespace(world="unused", train=str(train),
+                              teacher=str(tmp_path / "no-teacher")),
+        params=SimpleNamespace(noisy=False, spec={}, max_positions=48, seed=0, device="cpu",
+                               distill={}, max_new_tokens=8),
+        output=SimpleNamespace(), threads=1, log=["-"])
+    with pytest.raises(RecordedFileChanged, match=rf"^{train}: sha256 .* recorded in "
+                       rf"{record_path(train)} .*`snakemake --forcerun {train}`"):
+        _run_script(script, snakemake, monkeypatch)
+
+
+def test_pretraining_reads_an_unedited_train_file(tmp_path, monkeypatch):
+    """The same script on the file as make_task_data wrote it: a (2-step) base is saved."""
+    train = _task_data(tmp_path, monkeypatch) / "train.parquet"
+    spec = {"architecture": {"hidden_size": 32, "intermediate_size": 32, "num_hidden_layers": 1,
+                             "num_attention_heads": 2},
+            "pretrain": {"depths": [1, 2], "steps": 2, "batch_size": 4, "learning_rate": 1e-3}}
+    snakemake = SimpleNamespace(
+        input=SimpleNamespace(world="unused", train=str(train)),
+        params=SimpleNamespace(noisy=False, spec=spec, max_positions=48, seed=0, device="cpu"),
+        output=SimpleNamespace(model=str(tmp_path / "base"), history=str(tmp_path / "h.csv")),
+        threads=1, log=["-"])
+    _run_script("pretrain.py", snakemake, monkeypatch)
+    assert (tmp_path / "base" / "config.json").exists()
+    assert len(pd.read_csv(tmp_path / "h.csv")) > 0
+
+
 # --- a real benchmark's problems.jsonl, against its manifest ------------------------------------
 
 
@@ -139,7 +249,7 @@ def test_a_normalised_benchmark_without_a_usable_manifest_is_refused(tmp_path):
 # --- the rule ---------------------------------------------------------------------------------
 
 
-def test_make_task_data_records_each_benchmark_it_writes(tmp_path):
+def test_make_task_data_records_each_table_it_writes(tmp_path):
     """The rule declares the records as outputs and its job writes them (one job, ~3 s)."""
     run_snakemake(tmp_path, "-s", str(REPO / "Snakefile"), "--configfile",
                   str(REPO / TEST_CONFIG), "--cores", "1", "results/data/world.json", timeout=300)
@@ -147,5 +257,8 @@ def test_make_task_data_records_each_benchmark_it_writes(tmp_path):
     assert len(tables) >= 2
     assert sorted((tmp_path / "results/data/benchmarks").glob("*.sha256")) == [
         record_path(table) for table in tables]
-    for table in tables:
+    data = tmp_path / "results/data"
+    assert sorted(data.glob("*.sha256")) == [data / "rl_prompts.parquet.sha256",
+                                             data / "train.parquet.sha256"]
+    for table in [*tables, data / "train.parquet", data / "rl_prompts.parquet"]:
         read_recorded_parquet(table)

@@ -18,7 +18,8 @@ ARCH = {"hidden_size": 64, "intermediate_size": 64, "num_hidden_layers": 1, "num
 def test_null_control_saves_a_copy_of_the_base(tmp_path):
     model, tokenizer = build_model(ARCH, 32)
     save_checkpoint(model, tokenizer, tmp_path / "base")
-    job = dict(base=str(tmp_path / "base"), prompts="unused", settings={"steps": 0, "gpus": 4},
+    job = dict(base=str(tmp_path / "base"), prompts="unused", prompts_recorded=True,
+               settings={"steps": 0, "gpus": 4},
                seed=0, threads=1, checkpoints=str(tmp_path / "ckpt"), checkpoint_steps=[],
                device="cpu", model=str(tmp_path / "rl"), history=str(tmp_path / "history.csv"))
     run(job, str(tmp_path / "job.json"))  # gpus > 1 on cpu still runs in this process
@@ -38,7 +39,7 @@ def test_a_rule_job_without_checkpoints_still_makes_its_checkpoint_folder(tmp_pa
         params=SimpleNamespace(rl={"steps": 0}, seed=0, device="cpu"),
         output=SimpleNamespace(checkpoints=str(tmp_path / "ckpt"), model=str(tmp_path / "rl"),
                                history=str(tmp_path / "history.csv")))
-    run_rule(snakemake, str(tmp_path / "base"), checkpoint_steps=[])
+    run_rule(snakemake, str(tmp_path / "base"), checkpoint_steps=[], prompts_recorded=True)
     assert (tmp_path / "ckpt").is_dir() and (tmp_path / "rl" / "config.json").exists()
     assert (tmp_path / "history.csv").exists()
 

@@ -58,11 +58,11 @@ print("PARAMS " + json.dumps(found, default=str))
 
 
 def _paper_job(model: str) -> dict:
-    return {"model": model, "group": "math500", "temperature": "0.6", "shard": "0"}
+    return {"model": model, "group": "math500", "temperature": "0.6", "shard": "0", "block": "0"}
 
 
 def _tiny_job() -> dict:
-    return {"model": TINY_MODEL, "group": "all", "temperature": "1.0", "shard": "0"}
+    return {"model": TINY_MODEL, "group": "all", "temperature": "1.0", "shard": "0", "block": "0"}
 
 
 CASES = {  # name: (configfile, --config overrides, wildcards of the jobs compared)
@@ -81,7 +81,12 @@ CASES = {  # name: (configfile, --config overrides, wildcards of the jobs compar
         "backend": "hf", "dtype": "float32", "batch_size": 64, "tensor_parallel": {"32b": 8}},
         "studies": {"perplexity": {"batch_size": 9}, "temperatures": {"batch_size": 9}}},
         [_paper_job("qwen25_32b")]),
+    # math500 at n = 128 (its catalog n), then raised to 1,024: block 0 is the same job.
+    "paper_more_samples": ("configs/paper.yaml", {"n_overrides": {"qwen25_7b": {"math500": 1024}}},
+                           [_paper_job("qwen25_7b"), {**_paper_job("qwen25_7b"), "block": "7"}]),
     "tiny": ("configs/test.yaml", {}, [_tiny_job()]),
+    "tiny_more_samples": ("configs/test.yaml", {"sampling": {"n": 48}},
+                          [_tiny_job(), {**_tiny_job(), "block": "2"}]),
     "tiny_other_batch": ("configs/test.yaml", {"sampling": {"batch_size": 3}, "studies": {
         "perplexity": {"batch_size": 5}}}, [_tiny_job()]),
 }
@@ -174,3 +179,15 @@ def test_a_job_holding_other_gpus_than_its_split_is_refused_before_the_engine_st
     settings = {"backend": "vllm", "tensor_parallel_size": 4, "max_model_len": 64}
     with pytest.raises(ValueError, match=r"holds 2 GPU\(s\), its tensor_parallel_size param is 4"):
         _sample_vllm("no-model", ["q"], 1, 1.0, settings, 0, 2, [], [])
+
+
+def test_raising_n_leaves_the_first_blocks_jobs_as_they_were(params):
+    # n is no param; a job's block (its sample ids) and seed are (sampling/blocks.py).
+    for small, large in (("paper", "paper_more_samples"), ("tiny", "tiny_more_samples")):
+        first = params[small]["sampling"][0]["job"]
+        assert params[large]["sampling"][0]["job"] == first, small
+        assert first["block"] == {"index": 0, "start": 0, "samples": 16 if small == "tiny" else 128}
+        last = params[large]["sampling"][1]["job"]
+        assert last["block"]["start"] == (896 if small == "paper" else 32) and last["block"]["index"] > 0
+        assert {spec["seed"] for spec in last["benchmarks"].values()}.isdisjoint(
+            {spec["seed"] for spec in first["benchmarks"].values()})

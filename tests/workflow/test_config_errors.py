@@ -74,7 +74,7 @@ def test_test_config_shares_no_job_with_the_default():
     # The teacher is a singleton of every config (like the task data): same path, own params;
     # so is its sampling job's file (one per temperature, whatever the benchmarks).
     singletons = {"results/models/teacher", "results/training/teacher.csv",
-                  "results/samples/teacher/all/T1.0/shard0.parquet"}
+                  "results/samples/teacher/all/T1.0/shard0_block0.parquet"}
     default = {p for o in outputs("config.yaml") for p in o.split(", ") if p.startswith(specific)}
     test = {p for o in outputs(TEST_CONFIG) for p in o.split(", ") if p.startswith(specific)}
     assert default and test

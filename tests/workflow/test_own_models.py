@@ -73,7 +73,7 @@ def test_the_catalog_supplied_benchmarks_and_templates(own_run):
     assert manifest["source_sha256"] == catalog["benchmarks"]["math500"]["sha256"]
     counts = pd.read_parquet(own_run / "results/tables/counts.parquet")
     assert set(counts.model) == set(OWN["models"]) and set(counts.n) == {4}
-    log = (own_run / "logs/sample_model/base/math500/T0.6/shard0.log").read_text()
+    log = (own_run / "logs/sample_model/base/math500/T0.6/shard0_block0.log").read_text()
     assert "stop token ids [151645, 151643]" in log  # qwen-boxed's stop rules
     registry = pd.read_csv(own_run / "results/tables/models.csv", keep_default_na=False)
     base = OWN["models"]["base"]

@@ -166,7 +166,7 @@ def test_tiny_paper_run_counts_every_sample_under_both_graders(tiny_paper_run):
                                               "math500": {"n": 4, "problems": 3}}
     assert (counts.groupby(["model", "benchmark", "metric"]).size() == counts.groupby(
         ["model", "benchmark", "metric"]).problem_id.nunique()).all()
-    samples = pd.read_parquet(workdir / "results/samples/tiny/math500/T0.6/shard0.parquet")
+    samples = pd.read_parquet(workdir / "results/samples/tiny/math500/T0.6/shard0_block0.parquet")
     assert list(samples.columns) == ["benchmark", "problem_id", "sample_id", "completion",
                                      "finish_reason", "completion_tokens", "stop_reason"]
     grading = pd.read_csv(workdir / "results/tables/grading.csv")

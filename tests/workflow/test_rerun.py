@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 
+import pandas as pd
 import yaml
 
-from workflow_runner import TEST_CONFIG
+from workflow_runner import TEST_CONFIG, run_snakemake
 from helpers import dry_run_jobs, planned_jobs
 
 TRAINING = {"make_task_data", "pretrain_base", "pretrain_teacher", "train_rl",
@@ -89,13 +91,57 @@ def test_more_shards_resample_every_evaluation_not_training(study_copy):
     # The test config samples in one shard (each sampling job is mostly start-up); more
     # shards split every model x temperature's sampling job into that many jobs.
     evaluations = len(list((study_copy / "results/scored").rglob("*.parquet")))
-    sampling_jobs = len(list((study_copy / "results/samples").rglob("shard0.parquet")))
+    sampling_jobs = len(list((study_copy / "results/samples").rglob("shard0_block0.parquet")))
     assert sampling_jobs < evaluations  # a job samples all of a model's benchmarks
     _edit_config(study_copy, "sampling", "shards", 3)
     jobs = planned_jobs(study_copy)
     assert jobs["sample_model"] == 3 * sampling_jobs
     assert jobs["grade_samples"] == evaluations
     assert not set(jobs) & TRAINING
+
+
+def test_raising_n_samples_only_the_new_block(study_copy):
+    # n is cut into blocks of sampling.block_size (16 in the test config), each a job with
+    # its own seed: n 16 -> 32 adds block 1 of every sampling job and redraws no block 0.
+    block0 = sorted(str(p.relative_to(study_copy))
+                    for p in (study_copy / "results/samples").rglob("shard0_block0.parquet"))
+    _edit_config(study_copy, "sampling", "n", 32)
+    jobs = dry_run_jobs(study_copy)
+    sampled = sorted(job["output"][0] for job in jobs if job["rule"] == "sample_model")
+    assert sampled == [path.replace("_block0", "_block1") for path in block0]
+    rules = {job["rule"] for job in jobs}
+    assert "grade_samples" in rules and not rules & TRAINING
+
+
+def test_raised_n_equals_n_drawn_from_scratch(study_copy):
+    """One model's 32 samples per problem, drawn as 16 then 16 more, are the bytes of 32
+    drawn from scratch; a sample keeps its id."""
+    model = "tdeep-base"
+    scored = sorted(str(p.relative_to(study_copy))
+                    for p in (study_copy / f"results/scored/{model}").rglob("*.parquet"))
+    before = pd.read_parquet(study_copy / scored[0])
+    _edit_config(study_copy, "sampling", "n", 32)
+    run_snakemake(study_copy, "--cores", "2", "--configfile", TEST_CONFIG, *scored)
+    raised = {path: (study_copy / path).read_bytes() for path in scored}
+    shutil.rmtree(study_copy / f"results/samples/{model}")
+    shutil.rmtree(study_copy / f"results/scored/{model}")
+    run_snakemake(study_copy, "--cores", "2", "--configfile", TEST_CONFIG, *scored)
+    assert {path: (study_copy / path).read_bytes() for path in scored} == raised
+    after = pd.read_parquet(study_copy / scored[0])
+    per_problem = after.groupby("problem_id").sample_id.agg(["nunique", "min", "max"])
+    assert (per_problem["nunique"] == 32).all() and (per_problem["max"] == 31).all()
+    first = after[after.sample_id < 16].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, before.reset_index(drop=True))
+
+
+def test_configured_thread_count_reruns_the_jobs_that_compute_with_it(study_copy):
+    # CPU bytes are defined per thread count: the configured one is a param of every job
+    # that computes with it (tests/unit/test_job_io.py: fewer --cores do not lower it).
+    _edit_config(study_copy, "threads", "sample", 2)
+    jobs = planned_jobs(study_copy)
+    assert {"sample_model", "build_distillation_set", "score_perplexity",
+            "measure_entropy"} <= set(jobs)
+    assert not set(jobs) & {"make_task_data", "pretrain_base", "pretrain_teacher", "train_rl"}
 
 
 def test_added_temperature_samples_only_it(study_copy):
@@ -109,7 +155,7 @@ def test_added_temperature_samples_only_it(study_copy):
             "write_claims_report"} <= rules
     for job in jobs:
         if job["rule"] in ("sample_model", "grade_samples"):
-            assert "/T1.5" in job["output"][0], job  # .../T1.5/shard0.parquet, .../T1.5.parquet
+            assert "/T1.5" in job["output"][0], job  # .../T1.5/shard0_block0.parquet, .../T1.5.parquet
             assert not (study_copy / job["output"][0]).exists(), job
     # Nothing upstream of the samples, and no scoring (it reads the claim's temperature).
     assert not rules & (TRAINING | {"score_perplexity", "measure_entropy"})

@@ -1,6 +1,6 @@
-"""One sampling job, whatever the model: shard ``s`` of each benchmark of a group at one
-temperature, each benchmark drawn with its own seed, into one samples table with a
-``benchmark`` column (grading splits it again).
+"""One sampling job, whatever the model: one block of samples (:mod:`.blocks`) for shard ``s``
+of each benchmark of a group at one temperature, each benchmark drawn with its own seed,
+into one samples table with a ``benchmark`` column (grading splits it again).
 
 The study's plan says what a job covers (rules/sample.smk): in the tiny world a group is
 every benchmark a model is sampled on there, because a job is mostly start-up; for a
@@ -47,9 +47,10 @@ def verified_model_path(model_input: str, subfolder: str = "") -> str:
 def sample_job(model_input: str, benchmark_files: list[str], job: dict, shard: int,
                temperature: float, threads: int, gpus: int = 0) -> pd.DataFrame:
     """The samples of one job. ``job`` comes from the plan: ``engine``, ``benchmarks``
-    (name -> seed, and for checkpoints template, n, limit and shards, in the order of
-    ``benchmark_files``), ``sampling`` (the config's block), ``device`` and, for a tiny
-    intermediate checkpoint, ``subfolder``."""
+    (name -> seed, and for checkpoints template, limit and shards, in the order of
+    ``benchmark_files``), ``block`` (:meth:`.blocks.Block.param`: the sample ids it draws),
+    ``sampling`` (the config's block), ``device`` and, for a tiny intermediate checkpoint,
+    ``subfolder``. Sample ids are the block's: ``start`` onwards."""
     if job["engine"] not in ENGINES:
         raise ValueError(f"unknown sampling engine {job['engine']!r}: one of {ENGINES}")
     # A failure loading the model repeats in every job of it: recorded, later jobs refuse
@@ -58,19 +59,27 @@ def sample_job(model_input: str, benchmark_files: list[str], job: dict, shard: i
         path = verified_model_path(model_input, job.get("subfolder", ""))
     specs = job["benchmarks"]
     if job["engine"] == "tiny_world":
-        return _sample_tiny_world(path, dict(zip(specs, benchmark_files)), job, shard,
-                                  temperature, threads)
+        samples = _sample_tiny_world(path, dict(zip(specs, benchmark_files)), job, shard,
+                                     temperature, threads)
+    else:
+        samples = _sample_checkpoint(path, benchmark_files, job, shard, temperature, gpus)
+    samples["sample_id"] += job["block"]["start"]
+    return samples
+
+
+def _sample_checkpoint(path: str, benchmark_files: list[str], job: dict, shard: int,
+                       temperature: float, gpus: int) -> pd.DataFrame:
     from .benchmarks import read_normalised
     from .checkpoints import sample_problems, shard_problems
 
     frames = []
-    for (name, spec), file in zip(specs.items(), benchmark_files):
+    for (name, spec), file in zip(job["benchmarks"].items(), benchmark_files):
         problems = read_normalised(file)
         if spec.get("limit"):
             problems = problems.head(spec["limit"])
         problems = shard_problems(problems, spec.get("shards", job["sampling"]["shards"]), shard)
-        samples = sample_problems(path, problems, spec["template"], spec["n"], temperature,
-                                  job["sampling"], spec["seed"], job["device"], gpus)
+        samples = sample_problems(path, problems, spec["template"], job["block"]["samples"],
+                                  temperature, job["sampling"], spec["seed"], job["device"], gpus)
         samples.insert(0, "benchmark", name)
         frames.append(samples)
     return pd.concat(frames, ignore_index=True)
@@ -90,5 +99,5 @@ def _sample_tiny_world(path: str, files: dict[str, str], job: dict, shard: int,
         model, tokenizer = load_checkpoint(path, job["device"])
     sampling = job["sampling"]
     return sample_benchmarks(model, tokenizer, benchmarks, seeds, shard, sampling["shards"],
-                             sampling["n"], temperature, sampling["top_p"],
+                             job["block"]["samples"], temperature, sampling["top_p"],
                              sampling["max_new_tokens"], sampling["batch_size"])

@@ -1,8 +1,8 @@
 """Sampling with vLLM: the same output schema as :func:`sampling.sample_completions`.
 
-One ``LLM.generate`` call per shard with ``SamplingParams(n=...)``: vLLM batches and
+One ``LLM.generate`` call per job with ``SamplingParams(n=...)``: vLLM batches and
 schedules the prompts itself. Randomness comes from the engine seed (``LLM(seed=...)``,
-one per shard) and NOT from a per-request ``SamplingParams(seed=...)``: a per-request seed
+one per job) and NOT from a per-request ``SamplingParams(seed=...)``: a per-request seed
 made the n samples of one request correlated (sampled accuracy swung 0.935-0.959 by seed
 around the exact 0.966; docs/tiny_world.md), and pass@k assumes independent samples.
 
@@ -56,7 +56,7 @@ def sampling_params(n: int, temperature: float, top_p: float, max_new_tokens: in
 
 def make_llm(model_path: str, seed: int, max_model_len: int, tensor_parallel_size: int = 1,
              dtype: str = "auto", enforce_eager: bool = False, **engine_args):
-    """The engine for one shard; ``tensor_parallel_size`` = the GPUs the job holds."""
+    """The engine for one sampling job; ``tensor_parallel_size`` = the GPUs the job holds."""
     from vllm import LLM
 
     return LLM(model=model_path, seed=seed, max_model_len=max_model_len,

@@ -1,11 +1,11 @@
 """One RL training job, in-process or across GPUs.
 
-A job is a plain dict (base, prompts file, settings, seed, threads, output paths, and the
-accelerate config file of a multi-GPU run), so the same code runs inside the Snakemake job
-(one process) or, with ``settings["gpus"] > 1`` on GPUs, in one process per GPU started by
-``accelerate launch --config_file <file> --num_processes <gpus>`` (TRL's multi-GPU route;
-the file sets the strategy, e.g. configs/accelerate/fsdp.yaml). Only the main process
-writes the model and the history.
+A job is a plain dict (base, prompts file and whether it has a sha256 record, settings, seed,
+threads, output paths, and the accelerate config file of a multi-GPU run), so the same code
+runs inside the Snakemake job (one process) or, with ``settings["gpus"] > 1`` on GPUs, in
+one process per GPU started by ``accelerate launch --config_file <file> --num_processes
+<gpus>`` (TRL's multi-GPU route; the file sets the strategy, e.g.
+configs/accelerate/fsdp.yaml). Only the main process writes the model and the history.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import sys
 import pandas as pd
 
 from ..models.modeling import load_checkpoint, resolve_device, save_checkpoint
-from ..workflow.job_io import write_csv
+from ..workflow.job_io import compute_threads, write_csv
+from ..workflow.recorded import read_recorded_parquet
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,16 @@ def launch_command(job_file: str, gpus: int, config_file: str | None = None) -> 
     strategy = ["--config_file", str(config_file)] if config_file else ["--multi_gpu"]
     return [sys.executable, "-m", "accelerate.commands.launch", *strategy,
             "--num_processes", str(gpus), "-m", "rlvr_boundary.training.rl_job", job_file]
+
+
+def read_prompts(job: dict) -> pd.DataFrame:
+    """The job's prompts file. The tiny world's ``rl_prompts.parquet`` (``prompts_recorded``)
+    is checked against the sha256 make_task_data recorded, so a file edited since stops the
+    job naming it (:class:`~rlvr_boundary.workflow.recorded.RecordedFileChanged`); a trained
+    model's prompts (make_rl_prompts) have no record."""
+    if job["prompts_recorded"]:
+        return read_recorded_parquet(job["prompts"])
+    return pd.read_parquet(job["prompts"])
 
 
 def run_job(job: dict) -> None:
@@ -48,9 +59,9 @@ def run_job(job: dict) -> None:
         model, tokenizer = load_checkpoint(job["base"])
         history = pd.DataFrame(columns=["step", "reward"])
     else:
+        table = read_prompts(job).head(settings["prompts"])  # an edited file stops it here
         from .rl import train_rl  # heavy import (TRL), only where training happens
 
-        table = pd.read_parquet(job["prompts"]).head(settings["prompts"])
         # Real math prompts carry their reference answers (the math_verify reward).
         answers = table.reference_answer.tolist() if "reference_answer" in table else None
         model, tokenizer, history = train_rl(job["base"], table.prompt.tolist(), settings,
@@ -74,13 +85,15 @@ def run(job: dict, job_file: str) -> None:
     subprocess.run(command, check=True)
 
 
-def run_rule(snakemake, base: str, checkpoint_steps) -> None:
+def run_rule(snakemake, base: str, checkpoint_steps, *, prompts_recorded: bool) -> None:
     """A train_rl or train_paper_rl rule job: its params and outputs as a job, then :func:`run`
-    (with the rule's ``accelerate`` input, if any, as the multi-GPU launch's config file)."""
+    (with the rule's ``accelerate`` input, if any, as the multi-GPU launch's config file);
+    ``prompts_recorded``: the prompts file has a sha256 record (:func:`read_prompts`)."""
     params, out = snakemake.params, snakemake.output
     accelerate_config = getattr(snakemake.input, "accelerate", None) or None
-    job = dict(base=base, prompts=snakemake.input.prompts, settings=params.rl, seed=params.seed,
-               threads=snakemake.threads, checkpoints=out.checkpoints,
+    job = dict(base=base, prompts=snakemake.input.prompts, prompts_recorded=prompts_recorded,
+               settings=params.rl, seed=params.seed, threads=compute_threads(snakemake),
+               checkpoints=out.checkpoints,
                checkpoint_steps=list(checkpoint_steps), device=resolve_device(params.device),
                model=out.model,
                history=out.history,

@@ -1,7 +1,7 @@
 """GPU hours and disk of a checkpoint study, from its planned jobs, before any GPU hour starts.
 
 The plan is the workflow's own (rlvr_boundary.workflow.paper_plan): every sampling job (model x
-benchmark x temperature x shard, with the model's n, max_new_tokens, size class and GPUs), the
+benchmark x temperature x shard x sample block, with the model's n, max_new_tokens, size class and GPUs), the
 perplexity and entropy scoring jobs and the RL runs. The rates are ASSUMPTIONS
 (configs/catalog.yaml `estimate`, a study's `estimate:` block overrides them): replace them with a
 smoke run's measured ones (``--measured DIR`` reads that run's samples and benchmark files).
@@ -34,6 +34,7 @@ from pathlib import Path
 from .paper_plan import (
     algorithm_study_models,
     benchmark_shards,
+    model_blocks,
     model_gpus,
     paper_evaluations,
     plan_checkpoint_studies,
@@ -103,12 +104,13 @@ def _gpus(config: dict, model: str) -> int:
 
 
 def sampling_jobs(config: dict) -> list[dict]:
-    """Every planned sampling table: model, benchmark, temperature, shards, problems, n,
-    max_new_tokens, size class and GPUs per job."""
+    """Every planned sampling table: model, benchmark, temperature, its jobs (shards x sample
+    blocks), problems, n, max_new_tokens, size class and GPUs per job."""
     jobs = []
     for model, benchmark, temperature in paper_evaluations(config):
         jobs.append(dict(model=model, benchmark=benchmark, temperature=temperature,
-                         shards=benchmark_shards(config, benchmark),
+                         jobs=benchmark_shards(config, benchmark)
+                         * len(model_blocks(config, model, benchmark)),
                          problems=benchmark_problems(config, benchmark),
                          n=samples_per_problem(config, model, benchmark),
                          max_new_tokens=_max_new_tokens(config, model),
@@ -147,12 +149,12 @@ def estimate(config: dict, assumed: dict) -> dict:
         tokens = job["problems"] * job["n"] * share * job["max_new_tokens"]
         generated += tokens
         row = rules["sample_model"]
-        row["jobs"] += job["shards"]
+        row["jobs"] += job["jobs"]
         row["tokens"] += tokens
         if rate is None:
             unknown.add(f"models.{job['model']}: size class {job['size']!r} has no decode rate")
             continue
-        row["gpu_hours"] += (tokens / rate + job["shards"] * startup * job["gpus"]) / 3600
+        row["gpu_hours"] += (tokens / rate + job["jobs"] * startup * job["gpus"]) / 3600
 
     studies = plan_checkpoint_studies(config)
     main = {m: e for m, e in config["models"].items() if not e.get("study")}
@@ -266,8 +268,8 @@ def planned_estimate(config: dict, catalog: dict) -> str:
 def measured_rates(run_dir: str | Path, config: dict) -> dict:
     """A finished (smoke) run's own sampling rates: output tokens per GPU-second by size class
     (start-up included, as the benchmark files time whole jobs) and the mean completion length
-    as a share of max_new_tokens, from results/samples/**/shard*.parquet and
-    benchmarks/sample_model/**/shard*.tsv. Models are looked up in ``config``."""
+    as a share of max_new_tokens, from results/samples/**/shard*_block*.parquet and
+    benchmarks/sample_model/**/shard*_block*.tsv. Models are looked up in ``config``."""
     import pandas as pd
 
     run_dir = Path(run_dir)

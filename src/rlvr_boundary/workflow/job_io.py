@@ -45,6 +45,13 @@ def start_job(path: str | os.PathLike) -> logging.Logger:
     return logging.getLogger("rlvr_boundary")
 
 
+def compute_threads(snakemake) -> int:
+    """The CPU threads a job computes with: its ``threads`` param where its bytes depend on
+    the count (rules/core.smk's result_threads: the configured count even when ``--cores``
+    gives the job fewer), else the threads Snakemake gave it."""
+    return int(getattr(snakemake.params, "threads", None) or snakemake.threads)
+
+
 def _log_uncaught(kind, value, traceback) -> None:
     logging.getLogger("rlvr_boundary").error("failed: %s", value, exc_info=(kind, value, traceback))
     sys.__excepthook__(kind, value, traceback)

@@ -94,6 +94,15 @@ def samples_per_problem(config: dict, model: str, benchmark: str) -> int:
     return int(overrides.get(benchmark, config["benchmarks"][benchmark]["n"]))
 
 
+def model_blocks(config: dict, model: str, benchmark: str) -> list:
+    """The sample blocks of (model, benchmark): its n in blocks of ``sampling.block_size``
+    (:mod:`rlvr_boundary.sampling.blocks`)."""
+    from ..sampling.blocks import sample_blocks
+
+    return sample_blocks(samples_per_problem(config, model, benchmark),
+                         int(config["sampling"]["block_size"]))
+
+
 def benchmark_shards(config: dict, benchmark: str) -> int:
     """Sampling jobs per model, benchmark and temperature: ``sampling.shards``, but never
     more than the benchmark has problems (its ``limit``, else ``expected_rows``): a

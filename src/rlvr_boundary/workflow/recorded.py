@@ -1,13 +1,19 @@
-"""Benchmark files: their sha256 recorded when a job writes them, checked whenever one reads them.
+"""Benchmark and training data files: their sha256 recorded when a job writes them, checked
+whenever one reads them.
 
-A normalised benchmark file edited in place after its job wrote it (a row fixed by hand, a
-file copied over from another study) was read by every later sampling and grading job as
-if the workflow had made it. So the job that writes one records its sha256, and every job
-that reads one hashes the bytes it then parses (one read: nothing can change in between):
+A normalised benchmark file or a training data file edited in place after its job wrote it
+(a row fixed by hand, a file copied over from another study) was read by every later
+sampling, grading or training job as if the workflow had made it. So the job that writes
+one records its sha256, and every job that reads one hashes the bytes it then parses (one
+read: nothing can change in between):
 
-- the tiny world's ``results/data/benchmarks/<name>.parquet`` (make_task_data): in
-  ``<name>.parquet.sha256`` next to it, in ``sha256sum``'s format (``sha256sum -c`` checks
-  it too), written by :func:`write_recorded_parquet`, read by :func:`read_recorded_parquet`;
+- the tiny world's tables from make_task_data: ``results/data/benchmarks/<name>.parquet``
+  (read by sampling, grading, scoring and entropy jobs), ``results/data/train.parquet``
+  (pretrain_base, pretrain_teacher, build_distillation_set) and
+  ``results/data/rl_prompts.parquet`` (train_rl, through
+  :func:`rlvr_boundary.training.rl_job.read_prompts`): each in ``<file>.sha256`` next to
+  it, in ``sha256sum``'s format (``sha256sum -c`` checks it too), written by
+  :func:`write_recorded_parquet`, read by :func:`read_recorded_parquet`;
 - a real benchmark's ``results/benchmarks/<name>/problems.jsonl`` (prepare_benchmark): as
   ``normalised_sha256`` in the ``manifest.json`` beside it
   (:func:`rlvr_boundary.sampling.benchmarks.read_normalised` checks it with
