@@ -15,6 +15,7 @@ import yaml
 from rlvr_boundary.workflow.paper_plan import (
     load_study_config,
     paper_evaluations,
+    samples_per_problem,
     without_unpinned,
 )
 from tiny_hub import save_in_cache
@@ -54,7 +55,11 @@ def test_paper_config_builds_the_whole_dag_with_gpus(tmp_path):
     # Every model on every benchmark, and the temperature study's extra temperatures.
     evaluations = paper_evaluations(planned)
     assert len(evaluations) > models * benchmarks
-    assert rules["sample_model"] == len(evaluations) * shards
+    # A job per shard and block of 128 samples: n = 1,024 (AIME, AMC, Llama's) is 8 blocks.
+    block_size = PAPER["sampling"]["block_size"]
+    blocks = [-(-samples_per_problem(planned, m, b) // block_size) for m, b, _ in evaluations]
+    assert rules["sample_model"] == sum(blocks) * shards
+    assert max(blocks) == 8 and min(blocks) == 1
     assert rules["grade_samples"] == len(evaluations)
     assert rules["count_correct"] == rules["register_models"] == 1
     # The same analyses as the tiny world: boundary, perplexity, temperature, C5's export.

@@ -121,11 +121,11 @@ def test_raised_n_equals_n_drawn_from_scratch(study_copy):
                     for p in (study_copy / f"results/scored/{model}").rglob("*.parquet"))
     before = pd.read_parquet(study_copy / scored[0])
     _edit_config(study_copy, "sampling", "n", 32)
-    run_snakemake(study_copy, "--cores", "2", "--configfile", TEST_CONFIG, *scored)
+    run_snakemake(study_copy, *scored, "--cores", "2", "--configfile", TEST_CONFIG)
     raised = {path: (study_copy / path).read_bytes() for path in scored}
     shutil.rmtree(study_copy / f"results/samples/{model}")
     shutil.rmtree(study_copy / f"results/scored/{model}")
-    run_snakemake(study_copy, "--cores", "2", "--configfile", TEST_CONFIG, *scored)
+    run_snakemake(study_copy, *scored, "--cores", "2", "--configfile", TEST_CONFIG)
     assert {path: (study_copy / path).read_bytes() for path in scored} == raised
     after = pd.read_parquet(study_copy / scored[0])
     per_problem = after.groupby("problem_id").sample_id.agg(["nunique", "min", "max"])
