@@ -40,7 +40,6 @@ use rule pretrain_base as pretrain_teacher with:
         noisy=False,
         device=DEVICE,
         threads=result_threads("train"),
-    threads: config["threads"]["train"]
     log:
         "logs/pretrain_teacher.log",
     benchmark:
