@@ -4,6 +4,7 @@ from snakemake.utils import validate
 
 from rlvr_boundary.analyses.cot_judge import judge_instruction, judge_template
 from rlvr_boundary.grading.math_answers import GRADERS as MATH_GRADERS
+from rlvr_boundary.sampling.blocks import block_at
 from rlvr_boundary.workflow.config_checks import check_paper_config, load_config_file
 from rlvr_boundary.workflow.estimate import planned_estimate
 from rlvr_boundary.workflow.paper_plan import (
@@ -106,8 +107,9 @@ METRICS = list(MATH_GRADERS)
 SCORED = [f"results/scored/{m}/{b}/T{t}.parquet" for m, b, t in PAPER_EVALUATIONS]
 # What a job's results depend on: not the temperatures (a job's own is its wildcard, so an
 # added one reruns no other job), nor n and block_size (its block, the samples it draws, is
-# its param instead: raising n adds blocks and reruns none), memory or runtime, nor the size -> GPUs map (each job has
-# its own model's vLLM tensor-parallel size instead: model_tensor_parallel), nor what only
+# its param instead: raising n adds blocks and reruns none), memory or runtime, nor the
+# size -> GPUs map (each job has its own model's vLLM tensor-parallel size instead:
+# model_tensor_parallel), nor what only
 # the other backends read (hf: batch_size; vLLM: max_model_len, engine). hf's batch_size
 # changes speed, not samples, on a CPU in float32 (tests/unit/test_batch_invariance.py):
 # there it is no param either and scripts/sample_model.py reads it from the config.
@@ -143,17 +145,10 @@ def job_benchmark_files(wildcards):
     return [f"{BENCHMARK_DIR}/{wildcards.group}/problems.jsonl"]
 
 
-def model_block(model, benchmark, index):
-    blocks = model_blocks(config, model, benchmark)
-    if not 0 <= index < len(blocks):
-        raise ValueError(f"{model} on {benchmark}: no sample block {index} (n in {len(blocks)})")
-    return blocks[index]
-
-
 def sampling_job(wildcards):
     """One benchmark with the model's own template, one block of its n, and its seed."""
     model, benchmark = wildcards.model, wildcards.group
-    job_block = model_block(model, benchmark, int(wildcards.block))
+    job_block = block_at(model_blocks(config, model, benchmark), int(wildcards.block))
     return dict(
         engine="checkpoint",
         benchmarks={

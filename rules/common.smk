@@ -4,7 +4,7 @@ from snakemake.utils import validate
 
 from rlvr_boundary.workflow.config_checks import check_config
 from rlvr_boundary.models.cpu import wants_onednn
-from rlvr_boundary.sampling.blocks import block, sample_blocks
+from rlvr_boundary.sampling.blocks import block_at, sample_blocks
 from rlvr_boundary.workflow.study_plan import (
     checkpoint_steps,
     family_specs,
@@ -169,9 +169,7 @@ _NOT_SAMPLING_PARAMS = (
 
 def sampling_job(wildcards):
     """What one sampling job draws: its block of samples, each benchmark with its own seed."""
-    job_block = block(
-        config["sampling"]["n"], config["sampling"]["block_size"], int(wildcards.block)
-    )
+    job_block = block_at(BLOCKS, int(wildcards.block))
     return dict(
         engine="tiny_world",
         subfolder=model_subfolder(wildcards.model),

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from rlvr_boundary.sampling.blocks import Block, block, sample_blocks
+from rlvr_boundary.sampling.blocks import Block, block_at, sample_blocks
 from rlvr_boundary.workflow.job_io import compute_threads
 
 
@@ -36,7 +36,7 @@ def test_block_zero_keeps_the_shard_seed_and_later_blocks_get_their_own():
 
 def test_an_unknown_block_or_size_is_refused():
     with pytest.raises(ValueError, match="block 2 is not one of 0..1"):
-        block(256, 128, 2)
+        block_at(sample_blocks(256, 128), 2)
     with pytest.raises(ValueError, match="must be positive"):
         sample_blocks(256, 0)
 

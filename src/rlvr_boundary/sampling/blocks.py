@@ -14,7 +14,7 @@ one block keeps its samples.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Block:
 
     def param(self) -> dict:
         """What a sampling job's params record of its block."""
-        return {"index": self.index, "start": self.start, "samples": self.samples}
+        return asdict(self)
 
 
 def sample_blocks(n: int, block_size: int) -> list[Block]:
@@ -43,10 +43,10 @@ def sample_blocks(n: int, block_size: int) -> list[Block]:
             for index, start in enumerate(range(0, n, block_size))]
 
 
-def block(n: int, block_size: int, index: int) -> Block:
-    """Block ``index`` of ``n`` samples per problem (a sampling job's wildcard)."""
-    blocks = sample_blocks(n, block_size)
+def block_at(blocks: list[Block], index: int) -> Block:
+    """Block ``index`` of :func:`sample_blocks`' list (a sampling job's wildcard)."""
     if not 0 <= index < len(blocks):
+        n = blocks[-1].start + blocks[-1].samples
         raise ValueError(f"block {index} is not one of 0..{len(blocks) - 1} "
-                         f"(n={n}, block_size={block_size})")
+                         f"(n={n}, block_size={blocks[0].samples})")
     return blocks[index]

@@ -1,8 +1,8 @@
 """GPU hours and disk of a checkpoint study, from its planned jobs, before any GPU hour starts.
 
 The plan is the workflow's own (rlvr_boundary.workflow.paper_plan): every sampling job (model x
-benchmark x temperature x shard x sample block, with the model's n, max_new_tokens, size class and GPUs), the
-perplexity and entropy scoring jobs and the RL runs. The rates are ASSUMPTIONS
+benchmark x temperature x shard x sample block, with the model's n, max_new_tokens, size class
+and GPUs), the perplexity and entropy scoring jobs and the RL runs. The rates are ASSUMPTIONS
 (configs/catalog.yaml `estimate`, a study's `estimate:` block overrides them): replace them with a
 smoke run's measured ones (``--measured DIR`` reads that run's samples and benchmark files).
 
